@@ -1,0 +1,1 @@
+"""The default rubric: one pytest test function per rubric item (see docs/checks.md)."""

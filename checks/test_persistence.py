@@ -1,0 +1,50 @@
+import secrets
+
+import pytest
+import redis
+
+from grader import probes
+from grader.checking import Outcome, check, fail
+from grader.context import GradingContext
+from grader.stack import Stack
+
+KEY = "grader:persistence-probe"
+
+
+@check("persistence", points=2, title="Data survives `docker compose down` and `up`")
+def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outcome: Outcome) -> None:
+    if stack is None:
+        pytest.skip("live mode: the grader does not take down a stack it did not start")
+    service = grading.redis_service
+    token = secrets.token_hex(8)
+    host, port, password = redis_endpoint
+    timeout = grading.rubric.limits.check_timeout_s
+    client = probes.redis_client(host, port, password=password)
+    try:
+        probes.wait_for_ping(client, timeout)
+        client.set(KEY, token)
+    except redis.RedisError as exc:
+        fail("Redis did not accept a test value.", expected="SET to succeed", found=str(exc))
+    finally:
+        client.close()
+    stack.down_and_up(keep_graceful=service)
+    state = stack.wait_running(service, timeout)
+    endpoint = stack.endpoint(service, grading.rubric.expect.port)
+    if not state.running or endpoint is None:
+        fail(f"After `down` and `up`, `{service}` did not run again: {state.problem}.", expected="Redis running",
+             found=state.problem or "no port", details=stack.logs(service))
+    client = probes.redis_client(*endpoint, password=password)
+    try:
+        probes.wait_for_ping(client, timeout)
+        value = client.get(KEY)
+        client.delete(KEY)
+    except redis.RedisError as exc:
+        fail("Redis did not answer after `down` and `up`.", expected="the test value", found=str(exc))
+    finally:
+        client.close()
+    if value != token.encode():
+        fail("A value written to Redis was gone after `docker compose down` and `up`.",
+             expected=f"{KEY} = {token}", found="no value" if value is None else repr(value),
+             location=grading.model.locate(service, "volumes") if grading.model else None,
+             hint="Keep Redis data in a named volume mounted at /data, declared under the top-level `volumes:`.")
+    outcome.message = "a test value survived down and up"

@@ -1,0 +1,21 @@
+import redis
+
+from grader import probes
+from grader.checking import Outcome, check, fail
+from grader.context import GradingContext
+
+
+@check("redis-ping", points=1, title="The Redis server answers PING")
+def test_redis_ping(grading: GradingContext, redis_client: redis.Redis, outcome: Outcome) -> None:
+    try:
+        probes.wait_for_ping(redis_client, timeout=grading.rubric.limits.check_timeout_s)
+    except redis.AuthenticationError:
+        fail("Redis asks for a password, so clients that follow the assignment cannot connect.",
+             expected="PONG without a password", found="NOAUTH Authentication required",
+             hint="Remove `--requirepass` (or `requirepass` in redis.conf) from the Redis service.")
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        fail("Redis did not answer PING.", expected="PONG", found=str(exc) or type(exc).__name__,
+             hint="Check the Redis service's logs: `docker compose logs redis`.")
+    except redis.ResponseError as exc:
+        fail("Redis answered PING with an error.", expected="PONG", found=str(exc))
+    outcome.message = "PONG"

@@ -1,0 +1,32 @@
+from grader.checking import Outcome, check, fail
+from grader.model import ComposeModel
+
+
+def describe(port: dict) -> str:
+    host_ip = f"{port['host_ip']}:" if port.get("host_ip") else ""
+    published = port.get("published") or "(random)"
+    return f"{host_ip}{published}→{port.get('target')}/{port.get('protocol', 'tcp')}"
+
+
+@check("redis-port", points=2, title="Redis port 6379 is published on the host")
+def test_redis_port(compose: ComposeModel, redis_service: str | None, expect, outcome: Outcome) -> None:
+    if redis_service is None:
+        fail("No Redis service found, so no Redis port is published (see redis-image).",
+             expected=f'ports: ["{expect.port}:{expect.port}"]', found="no Redis service",
+             location=compose.locate_top_level("services"))
+    ports = [p for p in compose.service(redis_service).get("ports") or [] if isinstance(p, dict)]
+    location = compose.locate(redis_service, "ports") if ports else compose.service_line(redis_service)
+    wanted = str(expect.port)
+    for port in ports:
+        if str(port.get("target")) == wanted and str(port.get("published") or "") == wanted \
+                and port.get("protocol", "tcp") == "tcp":
+            outcome.message = f"`{redis_service}` publishes {describe(port)}"
+            return
+    hint = f'Under the `{redis_service}` service add:\n  ports:\n    - "{wanted}:{wanted}"'
+    if not ports:
+        fail(f"The service `{redis_service}` publishes no ports, so nothing on the host can reach Redis.",
+             expected=f"{wanted}:{wanted}", found="no ports", location=location, hint=hint)
+    found = ", ".join(describe(port) for port in ports)
+    fail(f"The service `{redis_service}` does not publish container port {wanted} on host port {wanted}.",
+         expected=f"{wanted}:{wanted} (host:container)", found=found, location=location,
+         hint=hint + "\nThe host port comes first, the container port second.")

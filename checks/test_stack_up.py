@@ -1,0 +1,33 @@
+import pytest
+
+from grader.checking import Outcome, check, fail
+from grader.context import GradingContext
+from grader.model import ComposeModel
+from grader.stack import Stack
+
+
+def _evidence(stack: Stack, name: str) -> str:
+    state = stack.services[name]
+    if state.build_error:
+        return f"Build output of `{name}` (last lines):\n{state.build_error}"
+    if state.start_error:
+        return f"Compose output when starting `{name}`:\n{state.start_error}"
+    logs = stack.logs(name)
+    return f"Logs of `{name}` (last lines):\n{logs or '(no output)'}"
+
+
+@check("stack-up", points=2, title="Every service builds, starts and keeps running")
+def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
+    if stack is None:
+        pytest.skip("live mode: the grader did not boot the stack")
+    broken = {name: state.problem for name, state in stack.services.items() if state.problem}
+    if broken:
+        first = next(iter(broken))
+        summary = "; ".join(f"`{name}`: {problem}" for name, problem in broken.items())
+        hint = "Run `docker compose up --build` yourself and read the output of the failing service."
+        if stack.services[first].build_error:
+            hint = "Fix the Dockerfile step that failed (see the build output below), then run `docker compose build`."
+        fail(f"Not every service is up after {grading.rubric.limits.settle_s:g} s: {summary}.",
+             expected="every service running", found=summary, location=compose.service_line(first),
+             hint=hint, details="\n\n".join(_evidence(stack, name) for name in broken))
+    outcome.message = f"{len(stack.services)} service(s) running: " + ", ".join(stack.services)

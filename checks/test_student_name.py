@@ -1,0 +1,47 @@
+import redis
+
+from grader import probes
+from grader.checking import Outcome, check, fail
+from grader.context import GradingContext
+
+SAVE_HINT = (
+    "Set the key in your running stack with `docker compose exec redis redis-cli SET {key} \"Your Name\"`, "
+    "then save it into your submission: `docker compose exec redis redis-cli SAVE` and "
+    "`docker compose cp redis:/data/dump.rdb ./dump.rdb` (or run `grader dump`). "
+    "Submit dump.rdb next to your Compose file."
+)
+
+
+def _normalise(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+@check("student-name", points=2, title="Key student_name holds your name")
+def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect, outcome: Outcome) -> None:
+    key = expect.key
+    hint = SAVE_HINT.format(key=key)
+    try:
+        probes.wait_for_ping(redis_client, timeout=grading.rubric.limits.check_timeout_s)
+        kind = redis_client.type(key).decode()
+        value = redis_client.get(key) if kind == "string" else None
+    except redis.AuthenticationError:
+        fail("Redis asks for a password, so the key cannot be read (see redis-ping).", expected=f"a readable `{key}`",
+             found="NOAUTH Authentication required", hint="Remove the Redis password.")
+    except redis.RedisError as exc:
+        fail(f"Redis could not be asked for `{key}`.", expected=f"the key `{key}`", found=str(exc), hint=hint)
+    if grading.dump_problem:
+        hint = f"{grading.dump_problem} {hint}"
+    if kind == "none":
+        where = f"(the grader loaded {grading.dump_file})" if grading.dump_file else "(the submission has no dump.rdb)"
+        fail(f"The key `{key}` does not exist in Redis {where}.", expected=f"`{key}` set to your name",
+             found="no such key", hint=hint)
+    if kind != "string":
+        fail(f"The key `{key}` holds a {kind}, not a string.", expected="a string (SET)", found=f"a {kind}",
+             hint=f"Replace it: `redis-cli DEL {key}` then `redis-cli SET {key} \"Your Name\"`, and save dump.rdb again.")
+    text = value.decode("utf-8", errors="replace")
+    if not text.strip():
+        fail(f"The key `{key}` is empty.", expected="your name", found='""', hint=hint)
+    if expect.student_name and _normalise(text) != _normalise(expect.student_name):
+        fail(f"`{key}` holds a name that is not the one on the roster.", expected=expect.student_name,
+             found=text, hint=f"Set `{key}` to your name as the roster has it.")
+    outcome.message = f"{key} = {text!r}"

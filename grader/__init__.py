@@ -1,0 +1,14 @@
+"""compose-grader: grade Docker Compose assignments.
+
+The public API is :func:`grade`; the CLI in :mod:`grader.cli` is a thin layer over it.
+"""
+from grader.version import __version__
+from grader.results import CheckResult, GradeResult, Location, PolicyViolation, Status
+
+__all__ = ["__version__", "grade", "CheckResult", "GradeResult", "Location", "PolicyViolation", "Status"]
+
+
+def grade(*args, **kwargs) -> GradeResult:  # noqa: D103 - documented in grader.engine.grade
+    from grader.engine import grade as _grade
+
+    return _grade(*args, **kwargs)

@@ -1,0 +1,121 @@
+"""`grader`: the command line, a thin layer over the library."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from grader import __version__
+from grader.context import LiveTargets
+from grader.engine import Interrupted, grade
+from grader.errors import EnvironmentProblem
+from grader.results import GradeResult, Status
+from grader.rubric import RubricError, load_rubric
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+
+class _Signals:
+    """Turn SIGTERM into the same clean stop as Ctrl-C, remembering which it was."""
+
+    terminated = False
+
+    @classmethod
+    def install(cls) -> None:
+        signal.signal(signal.SIGTERM, cls._on_sigterm)
+
+    @classmethod
+    def _on_sigterm(cls, signum: int, frame: FrameType | None) -> None:
+        cls.terminated = True
+        raise KeyboardInterrupt
+
+
+def _exit_code(result: GradeResult) -> int:
+    if any(check.status is Status.ERROR for check in result.checks):
+        return EXIT_USAGE
+    return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grader")
+def main() -> None:
+    """Grade Docker Compose assignments: check, boot, probe, report."""
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--static", "static", is_flag=True, help="Static checks only; needs no Docker engine.")
+@click.option("--live", is_flag=True, help="Grade a stack you already run, without booting anything.")
+@click.option("--redis-url", default="redis://localhost:6379", show_default=True, help="With --live.")
+@click.option("--web-url", default="http://localhost:5000", show_default=True, help="With --live.")
+@click.option("--rubric", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file.")
+@click.option("--json", "json_path", help="Write the result as JSON to FILE ('-' for stdout).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder for the HTML report.")
+@click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, rubric: Path | None,
+          json_path: str | None, out: Path, no_html: bool) -> None:
+    """Grade the submission in PATH (default: this folder)."""
+    console = Console(stderr=json_path == "-")
+    if static and live:
+        raise click.UsageError("--static and --live cannot be used together")
+    if not path.is_dir():
+        raise click.BadParameter(f"{path} is not a folder", param_hint="PATH")
+    try:
+        rubric_config = load_rubric(rubric)
+    except RubricError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _Signals.install()
+    mode = "static" if static else "live" if live else "auto"
+    console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
+    from grader.console import print_check, print_summary
+    try:
+        with console.status("loading…") as status:
+            result = grade(path, mode=mode, rubric=rubric_config,
+                           live=LiveTargets(redis_url, web_url) if live else None,
+                           on_result=lambda check: print_check(console, check),
+                           on_phase=lambda phase: status.update(f"{phase}…"))
+    except (Interrupted, KeyboardInterrupt):
+        console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
+        sys.exit(EXIT_SIGTERM if _Signals.terminated else EXIT_SIGINT)
+    except EnvironmentProblem as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(EXIT_USAGE)
+    report_path = None
+    if not no_html:
+        from grader.report.html import write_html
+        report_path = str(write_html(result.to_dict(), out / f"{result.submission}.html"))
+    _write_json(result, json_path)
+    print_summary(console, result, report_path)
+    sys.exit(_exit_code(result))
+
+
+def _write_json(result: GradeResult, json_path: str | None) -> None:
+    if not json_path:
+        return
+    text = json.dumps(result.to_dict(), indent=2)
+    if json_path == "-":
+        click.echo(text)
+    else:
+        Path(json_path).write_text(text + "\n")
+
+
+@main.command()
+def clean() -> None:
+    """Remove every container, volume, network and image the grader created (after a crash)."""
+    from grader import docker
+    from grader.bootfile import LABEL
+
+    removed = docker.remove_labelled(LABEL)
+    total = sum(len(ids) for ids in removed.values())
+    click.echo(", ".join(f"{len(ids)} {kind}(s)" for kind, ids in removed.items()) + f" removed ({total} in all)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,50 @@
+"""Human output for the terminal: each check as it completes, then the score."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from grader.results import CheckResult, GradeResult, Status
+
+_STYLE = {
+    Status.PASSED: ("✔", "green"),
+    Status.FAILED: ("✘", "red"),
+    Status.SKIPPED: ("–", "yellow"),
+    Status.ERROR: ("!", "magenta"),
+}
+
+
+def _points(check: CheckResult) -> str:
+    value = f"{check.points:g}/{check.max_points:g}"
+    return f"+{check.points:g} bonus" if check.bonus and check.status is Status.PASSED else value
+
+
+def print_check(console: Console, check: CheckResult) -> None:
+    mark, colour = _STYLE[check.status]
+    line = Text()
+    line.append(f" {mark} ", style=f"bold {colour}")
+    line.append(f"{check.id:<14}", style="bold")
+    line.append(f"{_points(check):>9}  ", style=colour)
+    line.append(check.message)
+    console.print(line, highlight=False)
+    if check.status in (Status.FAILED, Status.ERROR):
+        for label, value in (("expected", check.expected), ("found", check.found),
+                             ("where", str(check.location) if check.location else None), ("fix", check.hint)):
+            if value:
+                indented = str(value).replace("\n", "\n" + " " * 29)
+                console.print(f"{'':18}[dim]{label:>9}[/dim]  {escape(indented)}", highlight=False)
+
+
+def print_summary(console: Console, result: GradeResult, report_path: str | None) -> None:
+    if result.notice:
+        console.print(f"\n[yellow]{escape(result.notice)}[/yellow]")
+    for violation in result.policy:
+        console.print(f"[red]refused:[/red] {escape(violation.message)} [dim]({escape(str(violation))})[/dim]")
+    bonus = sum(check.points for check in result.checks if check.bonus)
+    extra = f" (including {bonus:g} bonus)" if bonus else ""
+    colour = "green" if result.passed else "red"
+    console.print(f"\n[bold {colour}]Score: {result.score:g} / {result.max_score:g}{extra}[/bold {colour}]"
+                  f"  [dim]{result.duration_s:.1f} s, {result.mode} mode[/dim]")
+    if report_path:
+        console.print(f"[dim]Report: {escape(report_path)}[/dim]")

@@ -1,0 +1,87 @@
+"""Everything the checks may look at for one grading, handed to them as fixtures."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.errors import ComposeLoadError, GraderError
+from grader.model import ComposeModel
+from grader.results import PolicyViolation
+from grader.rubric import Rubric
+from grader.stack import Stack
+from grader.submission import Workspace
+
+
+@dataclass
+class LiveTargets:
+    """Where a stack the student already runs can be reached (``--live``)."""
+
+    redis_url: str = "redis://localhost:6379"
+    web_url: str | None = "http://localhost:5000"
+
+
+@dataclass
+class GradingContext:
+    rubric: Rubric
+    mode: str                                  # "full", "static" or "live"
+    workspace: Workspace | None = None
+    model: ComposeModel | None = None
+    load_error: ComposeLoadError | None = None
+    compose_file: str | None = None
+    policy: list[PolicyViolation] = field(default_factory=list)
+    static_reason: str | None = None           # why runtime checks do not run
+    stack: Stack | None = None
+    live: LiveTargets | None = None
+    dump_problem: str | None = None            # e.g. "dump.rdb is a symbolic link"
+    dump_file: str | None = None
+    boot_failure: GraderError | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def redis_service(self) -> str | None:
+        return self.model.redis_service() if self.model else None
+
+    @property
+    def web_service(self) -> str | None:
+        return self.model.web_service() if self.model else None
+
+    @property
+    def submission_root(self) -> Path | None:
+        return self.workspace.source_copy if self.workspace else None
+
+    def web_base_url(self) -> str | None:
+        """Where the booted web service answers now (a restart gives it a new host port)."""
+        if not (self.stack and self.model and self.web_service):
+            return None
+        endpoint = self.stack.endpoint(self.web_service, self.model.web_port(self.web_service))
+        return f"http://{endpoint[0]}:{endpoint[1]}" if endpoint else None
+
+    def runtime_skip_reason(self) -> str | None:
+        if self.mode == "static":
+            return self.static_reason or "static mode: runtime checks do not run"
+        if self.policy:
+            first = self.policy[0]
+            where = f" at {first.location}" if first.location else ""
+            return f"refused by safety policy: {first.rule}{where}"
+        return None
+
+    def require_stack(self) -> Stack | None:
+        """The booted stack (booting it on first use), None in live mode; skip when nothing runs."""
+        reason = self.runtime_skip_reason()
+        if reason:
+            pytest.skip(reason)
+        if self.mode == "live":
+            return None
+        if self.boot_failure:
+            raise self.boot_failure
+        if self.stack is None:
+            pytest.skip("the stack was not booted")
+        try:
+            self.stack.boot()
+        except GraderError as exc:
+            self.boot_failure = exc
+            raise
+        return self.stack

@@ -1,0 +1,85 @@
+"""The few plain `docker` commands the grader needs besides Compose."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from grader import runner
+from grader.compose import minimal_env
+from grader.errors import CommandError, CommandFailed, DockerUnavailable
+
+_TIMEOUT = 60
+
+
+def _docker(*args: str, timeout: float = _TIMEOUT, check: bool = True) -> runner.Completed:
+    return runner.run(["docker", *args], timeout=timeout, env=minimal_env(), check=check)
+
+
+def engine_version(timeout: float = 15) -> str:
+    """The engine's version; raise DockerUnavailable when there is none to talk to."""
+    try:
+        result = _docker("version", "--format", "{{.Server.Version}}", timeout=timeout)
+    except DockerUnavailable:
+        raise
+    except CommandError as exc:
+        raise DockerUnavailable(
+            f"the Docker engine cannot be reached: {exc}", exc.argv, exc.returncode, exc.stdout, exc.stderr
+        ) from exc
+    return result.stdout.strip()
+
+
+def inspect(ids: Iterable[str], kind: str = "container") -> list[dict[str, Any]]:
+    ids = list(ids)
+    if not ids:
+        return []
+    result = _docker(kind, "inspect", *ids, check=False)
+    if result.returncode != 0 and runner.daemon_is_down(result.stderr):
+        raise runner._failure(result)
+    try:
+        return json.loads(result.stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+
+
+def ids_with_label(kind: str, label: str) -> list[str]:
+    """IDs (names for volumes) of every container, volume, network or image carrying ``label``."""
+    listing = {
+        "container": ("ps", "-aq"),
+        "volume": ("volume", "ls", "-q"),
+        "network": ("network", "ls", "-q"),
+        "image": ("image", "ls", "-q"),
+    }[kind]
+    result = _docker(*listing, "--filter", f"label={label}")
+    return sorted(set(result.stdout.split()))
+
+
+def remove(kind: str, ids: Iterable[str]) -> list[str]:
+    """Remove what exists of ``ids``; return the error lines of what could not be removed."""
+    ids = list(ids)
+    if not ids:
+        return []
+    command = {
+        "container": ("rm", "-f", "-v"),
+        "volume": ("volume", "rm", "-f"),
+        "network": ("network", "rm"),
+        "image": ("image", "rm", "-f"),
+    }[kind]
+    try:
+        result = _docker(*command, *ids, check=False)
+    except CommandError as exc:
+        return [str(exc)]
+    return [line for line in result.stderr.splitlines() if "No such" not in line and line.strip()]
+
+
+def remove_labelled(label: str) -> dict[str, list[str]]:
+    """Remove every resource carrying ``label``, containers first; return the ids removed per kind."""
+    removed: dict[str, list[str]] = {}
+    for kind in ("container", "network", "volume", "image"):
+        try:
+            ids = ids_with_label(kind, label)
+        except CommandFailed:
+            ids = []
+        remove(kind, ids)
+        removed[kind] = ids
+    return removed

@@ -1,0 +1,190 @@
+"""Grading one submission: load, check policy, boot, run the checks, tear down.
+
+``grade()`` is the library entry point; the CLI, batch grading and the GitHub action
+all call it.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import checks as default_checks
+from grader import docker
+from grader.bootfile import plan_boot
+from grader.compose import ComposeProject, detect_cli
+from grader.context import GradingContext, LiveTargets
+from grader.errors import ComposeLoadError, DockerUnavailable, EnvironmentProblem, SubmissionError
+from grader.loading import load_documents, normalised_model
+from grader.plugin import DEFAULT_ORDER, GraderPlugin
+from grader.results import CheckResult, GradeResult
+from grader.rubric import Rubric
+from grader.stack import Stack, dump_json
+from grader.submission import Workspace, find_dump, workspace
+from grader.version import __version__
+
+MODES = ("auto", "full", "static", "live")
+MAX_DUMP_BYTES = 64 * 1024 * 1024
+
+NO_ENGINE_NOTICE = (
+    "No Docker engine is reachable here, so only the static checks ran and the runtime checks are skipped. "
+    "For a full grade, start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) "
+    "and run `grader check` again."
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Grading stopped by Ctrl-C or SIGTERM; teardown has run."""
+
+
+def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
+          live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
+          on_phase: Callable[[str], None] | None = None) -> GradeResult:
+    """Grade the submission folder at ``path`` and return its result. Never writes to ``path``."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = time.monotonic()
+    path = Path(path)
+    context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
+    phase = on_phase or (lambda _: None)
+    plugin = GraderPlugin(context, on_result)
+    with ExitStack() as cleanup:
+        phase("copying")
+        _prepare(context, path, cleanup, phase)
+        phase("checking")
+        exit_code = _run_checks(context, plugin)
+        phase("tearing down")
+    if exit_code == pytest.ExitCode.INTERRUPTED:
+        raise Interrupted()
+    return GradeResult(
+        submission=path.resolve().name,
+        checks=_in_rubric_order(plugin.results),
+        started_at=started_at,
+        duration_s=time.monotonic() - started,
+        grader_version=__version__,
+        mode=context.mode,
+        notice=context.extras.get("notice"),
+        compose_file=context.compose_file,
+        services={"redis": context.redis_service, "web": context.web_service},
+        policy=context.policy,
+    )
+
+
+def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Callable[[str], None]) -> None:
+    """Everything before the checks run; a student's problem becomes context.load_error."""
+    try:
+        space = cleanup.enter_context(workspace(path))
+    except SubmissionError as exc:
+        context.load_error = ComposeLoadError(exc.message, exc.location, exc.hint)
+        _resolve_mode(context)
+        return
+    context.workspace = space
+    run_id = uuid.uuid4().hex[:12]
+    project = None
+    try:
+        documents = load_documents(space)
+        context.compose_file = documents[0].display_name
+        context.policy = _policy(documents, None, space, context)
+        project = ComposeProject(detect_cli(), f"grader-{run_id}", space.project_dir, tuple(d.path for d in documents))
+        context.model = normalised_model(project, documents, space)
+        context.policy = _policy(documents, context.model.config, space, context)
+    except ComposeLoadError as exc:
+        context.load_error = exc
+    except EnvironmentProblem as exc:
+        context.load_error = ComposeLoadError(str(exc), hint="Install Docker Compose v2, then grade again.")
+    _resolve_mode(context)
+    if context.mode == "full" and context.model and not context.policy and project:
+        phase("booting")
+        context.stack = cleanup.enter_context(_stack(context, project, run_id))
+
+
+def _policy(documents: list, config: dict | None, space: Workspace, context: GradingContext) -> list:
+    try:
+        from grader import policy
+    except ImportError:  # pragma: no cover - policy module always ships
+        return []
+    return policy.evaluate(documents, config, space.source_copy, context.rubric.allowed_policy_rules)
+
+
+def _resolve_mode(context: GradingContext) -> None:
+    if context.mode in ("static", "live"):
+        if context.mode == "static":
+            context.static_reason = "static mode: runtime checks were not asked for"
+        return
+    try:
+        docker.engine_version()
+    except DockerUnavailable as exc:
+        if context.mode == "full":
+            raise
+        context.mode = "static"
+        context.static_reason = "static mode: no Docker engine is reachable"
+        context.extras["notice"] = NO_ENGINE_NOTICE + f" ({exc})"
+        return
+    context.mode = "full"
+
+
+@contextmanager
+def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Iterator[Stack]:
+    model, space = context.model, context.workspace
+    probe_ports = {}
+    if context.redis_service:
+        probe_ports[context.redis_service] = context.rubric.expect.port
+    if context.web_service:
+        probe_ports[context.web_service] = model.web_port(context.web_service)
+    plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
+                     probe_ports=probe_ports)
+    boot_file = dump_json(plan, space.root / "boot.json")
+    dump = _dump(context)
+    with Stack(project.with_files([boot_file]), plan, run_id=run_id, limits=context.rubric.limits,
+               dump=(context.redis_service, dump) if dump and context.redis_service else None) as stack:
+        yield stack
+
+
+def _dump(context: GradingContext) -> Path | None:
+    """The dump.rdb to load, after checking it is a real, regular RDB file."""
+    found = find_dump(context.workspace.source_copy)
+    if found is None:
+        return None
+    name = context.workspace.relative(found)
+    context.dump_file = name
+    if found.is_symlink():
+        context.dump_problem = f"{name} is a symbolic link; the grader loads only a real file."
+        return None
+    try:
+        size = found.stat().st_size
+        with found.open("rb") as handle:
+            magic = handle.read(9)
+    except OSError as exc:
+        context.dump_problem = f"{name} cannot be read ({exc.strerror})."
+        return None
+    if size > MAX_DUMP_BYTES:
+        context.dump_problem = f"{name} is larger than {MAX_DUMP_BYTES // 2**20} MiB."
+        return None
+    if not (magic.startswith(b"REDIS") and magic[5:9].isdigit()):
+        context.dump_problem = f"{name} is not a Redis data file (it does not start with the RDB header)."
+        return None
+    return found
+
+
+def _run_checks(context: GradingContext, plugin: GraderPlugin) -> int:
+    check_dirs = [Path(default_checks.__file__).parent, *context.rubric.extra_check_dirs]
+    args = [
+        *map(str, check_dirs),
+        "--disable-plugin-autoload", "-p", "no:cacheprovider", "-p", "no:terminal",
+        "-p", "no:stepwise", "--import-mode=importlib", "--rootdir", str(check_dirs[0]),
+        "-c", os.devnull, "-o", "python_files=test_*.py check_*.py", "-W", "ignore",
+        "--capture=no",
+    ]
+    return pytest.main(args, plugins=[plugin])
+
+
+def _in_rubric_order(results: list[CheckResult]) -> list[CheckResult]:
+    order = {check_id: index for index, check_id in enumerate(DEFAULT_ORDER)}
+    return sorted(results, key=lambda result: order.get(result.id, len(order)))

@@ -1,0 +1,136 @@
+"""Result objects: what a check found, and what a whole grading found.
+
+Their ``to_dict`` output is the public JSON contract of ``grader check --json``:
+fields may be added, never renamed or removed.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the student's own files (path relative to the submission)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line}
+
+
+@dataclass(frozen=True)
+class PolicyViolation:
+    """A safety-policy rule that a submission breaks; the grader refuses to boot it."""
+
+    rule: str
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        where = f" at {self.location}" if self.location else ""
+        return f"{self.rule}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "location": self.location.to_dict() if self.location else None,
+        }
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    status: Status
+    max_points: float
+    bonus: bool = False
+    message: str = ""
+    hint: str | None = None
+    location: Location | None = None
+    expected: str | None = None
+    found: str | None = None
+    details: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def points(self) -> float:
+        return self.max_points if self.status is Status.PASSED else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status.value,
+            "points": self.points,
+            "max_points": self.max_points,
+            "bonus": self.bonus,
+            "message": self.message,
+            "hint": self.hint,
+            "location": self.location.to_dict() if self.location else None,
+            "expected": self.expected,
+            "found": self.found,
+            "details": self.details,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+@dataclass
+class GradeResult:
+    submission: str
+    checks: list[CheckResult]
+    started_at: str
+    duration_s: float
+    grader_version: str
+    mode: str = "full"
+    notice: str | None = None
+    compose_file: str | None = None
+    services: dict[str, str | None] = field(default_factory=dict)
+    policy: list[PolicyViolation] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(check.points for check in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        """Bonus checks add to the score, never to the maximum."""
+        return sum(check.max_points for check in self.checks if not check.bonus)
+
+    @property
+    def passed(self) -> bool:
+        """True when every non-bonus check passed."""
+        return all(check.status is Status.PASSED for check in self.checks if not check.bonus)
+
+    def check(self, check_id: str) -> CheckResult | None:
+        return next((check for check in self.checks if check.id == check_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "checks": [check.to_dict() for check in self.checks],
+            "grader_version": self.grader_version,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "mode": self.mode,
+            "notice": self.notice,
+            "compose_file": self.compose_file,
+            "services": self.services,
+            "policy": [violation.to_dict() for violation in self.policy],
+        }

@@ -1,0 +1,127 @@
+"""The rubric: which checks count, for how many points, and what values they expect.
+
+Instructors change it with a YAML file (`--rubric rubric.yml`); see docs/rubric.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from grader.errors import GraderError
+from grader.yamlload import load_yaml
+
+
+class RubricError(GraderError):
+    """The rubric file is wrong; a usage error (exit 2), not a student's mistake."""
+
+
+@dataclass(frozen=True)
+class Expectations:
+    image: str = "redis:alpine"
+    port: int = 6379
+    key: str = "student_name"
+    volume_path: str = "/data"
+    web_port: int = 5000
+    student_name: str | None = None  # from a roster, when known
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: str = "512m"        # per service; swap is set equal, so no swap is used
+    cpus: float = 1.0           # per service
+    pids: int = 256             # per service
+    build_timeout_s: float = 300
+    boot_timeout_s: float = 120
+    check_timeout_s: float = 30
+    settle_s: float = 2.0       # "still running a few seconds later"
+    submission_timeout_s: float = 900
+
+
+@dataclass(frozen=True)
+class CheckOverride:
+    points: float | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Rubric:
+    expect: Expectations = field(default_factory=Expectations)
+    limits: Limits = field(default_factory=Limits)
+    checks: dict[str, CheckOverride] = field(default_factory=dict)
+    allowed_policy_rules: frozenset[str] = frozenset()
+    extra_check_dirs: tuple[Path, ...] = ()
+
+    def points_for(self, check_id: str, default: float) -> float:
+        override = self.checks.get(check_id)
+        return override.points if override and override.points is not None else default
+
+    def enabled(self, check_id: str) -> bool:
+        override = self.checks.get(check_id)
+        return override.enabled if override else True
+
+    def with_student_name(self, name: str | None) -> Rubric:
+        return replace(self, expect=replace(self.expect, student_name=name))
+
+
+def _typed(section: str, cls: type, values: Any) -> Any:
+    if values is None:
+        return cls()
+    if not isinstance(values, dict):
+        raise RubricError(f"rubric: '{section}' must be a mapping")
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise RubricError(f"rubric: unknown key '{section}.{key}' (known: {', '.join(sorted(known))})")
+        default = getattr(cls(), key)
+        try:
+            kwargs[key] = type(default)(value) if default is not None else str(value)
+        except (TypeError, ValueError) as exc:
+            raise RubricError(f"rubric: '{section}.{key}' must be a {type(default).__name__}, got {value!r}") from exc
+    return cls(**kwargs)
+
+
+def _check_overrides(values: Any) -> dict[str, CheckOverride]:
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise RubricError("rubric: 'checks' must map check ids to settings")
+    overrides = {}
+    for check_id, settings in values.items():
+        if settings is False or settings is None:
+            overrides[str(check_id)] = CheckOverride(enabled=False)
+            continue
+        if not isinstance(settings, dict) or set(settings) - {"points", "enabled"}:
+            raise RubricError(f"rubric: checks.{check_id} takes 'points' and 'enabled' (or false to drop it)")
+        points = settings.get("points")
+        if points is not None and (not isinstance(points, (int, float)) or points < 0):
+            raise RubricError(f"rubric: checks.{check_id}.points must be a number >= 0")
+        overrides[str(check_id)] = CheckOverride(points=points, enabled=bool(settings.get("enabled", True)))
+    return overrides
+
+
+def load_rubric(path: Path | None) -> Rubric:
+    if path is None:
+        return Rubric()
+    try:
+        data = load_yaml(path, path.name).data
+    except GraderError as exc:
+        raise RubricError(f"rubric {path}: {getattr(exc, 'message', exc)}") from exc
+    unknown = set(data) - {"expect", "limits", "checks", "policy", "extra_checks"}
+    if unknown:
+        raise RubricError(f"rubric: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}")
+    policy = data.get("policy") or {}
+    allowed = policy.get("allow", []) if isinstance(policy, dict) else None
+    if not isinstance(allowed, list):
+        raise RubricError("rubric: 'policy.allow' must be a list of rule names")
+    extra = data.get("extra_checks") or []
+    if not isinstance(extra, list):
+        raise RubricError("rubric: 'extra_checks' must be a list of folders")
+    return Rubric(
+        expect=_typed("expect", Expectations, data.get("expect")),
+        limits=_typed("limits", Limits, data.get("limits")),
+        checks=_check_overrides(data.get("checks")),
+        allowed_policy_rules=frozenset(str(rule) for rule in allowed),
+        extra_check_dirs=tuple((path.parent / str(folder)).resolve() for folder in extra),
+    )

@@ -1,0 +1,232 @@
+"""A booted stack: a context manager whose teardown always runs, even when boot fails.
+
+Booting is resilient per service: a web image that fails to build, or an image that
+does not exist, does not stop the other services from starting and being checked.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from grader import docker
+from grader.bootfile import RUN_LABEL, BootPlan
+from grader.compose import ComposeProject
+from grader.errors import CommandError, CommandTimeout, DockerUnavailable
+from grader.rubric import Limits
+
+LOG_TAIL_LINES = 40
+
+
+@dataclass
+class ServiceState:
+    name: str
+    build_error: str | None = None
+    start_error: str | None = None
+    container_id: str | None = None
+    status: str = "not created"
+    running: bool = False
+    restarts: int = 0
+    exit_code: int | None = None
+    oom_killed: bool = False
+    ports: dict[int, tuple[str, int]] = field(default_factory=dict)
+    volumes: list[str] = field(default_factory=list)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the service is not healthy, in words for a student; None when it is."""
+        if self.build_error:
+            return "its image failed to build"
+        if self.start_error:
+            return "it could not be started"
+        if self.oom_killed:
+            return "it ran out of memory and was killed"
+        if not self.running:
+            code = f" with code {self.exit_code}" if self.exit_code is not None else ""
+            return f"it is not running ({self.status}{code})"
+        if self.restarts:
+            return f"it keeps restarting ({self.restarts} restarts)"
+        return None
+
+
+class Stack:
+    """Boots a BootPlan under a unique project name and always tears it down."""
+
+    def __init__(self, project: ComposeProject, plan: BootPlan, *, run_id: str, limits: Limits,
+                 dump: tuple[str, Path] | None = None) -> None:
+        self.project = project
+        self.plan = plan
+        self.run_id = run_id
+        self.limits = limits
+        self.dump = dump  # (service, dump.rdb path) to load before the first start
+        self.services = {name: ServiceState(name) for name in plan.config.get("services", {})}
+        self.booted = False
+        self.boot_error: CommandError | None = None
+        self._orphan_volumes: set[str] = set()
+        self.teardown_problems: list[str] = []
+
+    # Context manager ------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.teardown()
+
+    # Boot ----------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        """Build, load dump.rdb, start, let it settle and record each service's state."""
+        if self.booted:
+            return
+        self.booted = True
+        for name in self.plan.built_images:
+            self._build(name)
+        startable = [name for name, state in self.services.items() if not state.build_error]
+        self._load_dump(startable)
+        self._start(startable)
+        time.sleep(self.limits.settle_s)
+        self.refresh()
+
+    def _build(self, name: str) -> None:
+        try:
+            self.project.run("build", name, timeout=self.limits.build_timeout_s)
+        except DockerUnavailable:
+            raise
+        except CommandError as exc:
+            self.services[name].build_error = exc.output_tail(LOG_TAIL_LINES)
+
+    def _load_dump(self, startable: list[str]) -> None:
+        if not self.dump or self.dump[0] not in startable:
+            return
+        service, path = self.dump
+        try:
+            self.project.run("create", "--no-build", service, timeout=self.limits.boot_timeout_s)
+            self.project.run("cp", str(path), f"{service}:/data/dump.rdb", timeout=60)
+        except DockerUnavailable:
+            raise
+        except CommandError as exc:
+            self.services[service].start_error = exc.output_tail(LOG_TAIL_LINES)
+
+    def _start(self, names: list[str]) -> None:
+        names = [name for name in names if not self.services[name].start_error]
+        if not names:
+            return
+        try:
+            self.project.run("up", "-d", "--no-build", *names, timeout=self.limits.boot_timeout_s)
+            return
+        except DockerUnavailable:
+            raise
+        except CommandError:
+            pass  # find out which service is at fault by starting each alone
+        for name in names:
+            try:
+                self.project.run("up", "-d", "--no-build", "--no-deps", name, timeout=self.limits.boot_timeout_s)
+            except DockerUnavailable:
+                raise
+            except CommandError as exc:
+                self.services[name].start_error = exc.output_tail(LOG_TAIL_LINES)
+
+    # State -----------------------------------------------------------------------------
+
+    def container_ids(self) -> list[str]:
+        result = self.project.run("ps", "-aq", timeout=60)
+        return result.stdout.split()
+
+    def refresh(self) -> dict[str, ServiceState]:
+        for info in docker.inspect(self.container_ids()):
+            name = info.get("Config", {}).get("Labels", {}).get("com.docker.compose.service")
+            if name in self.services:
+                _apply_inspect(self.services[name], info)
+        return self.services
+
+    def endpoint(self, service: str, port: int) -> tuple[str, int] | None:
+        state = self.services.get(service)
+        return state.ports.get(port) if state else None
+
+    def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            result = self.project.run("logs", "--no-color", "--no-log-prefix", "--tail", str(lines), service,
+                                      timeout=30, check=False)
+        except CommandTimeout:
+            return ""
+        return (result.stdout + result.stderr).strip()
+
+    def wait_running(self, service: str, timeout: float) -> ServiceState:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.refresh()[service]
+            if state.running or time.monotonic() > deadline:
+                return state
+            time.sleep(0.3)
+
+    # Actions checks take ---------------------------------------------------------------------
+
+    def restart(self, service: str) -> None:
+        self.project.run("restart", "-t", "1", service, timeout=self.limits.boot_timeout_s)
+        self.refresh()
+
+    def down_and_up(self, keep_graceful: str | None = None) -> None:
+        """`docker compose down` (volumes kept) then `up` again, as a student would.
+
+        ``keep_graceful`` (the Redis service) gets the normal stop timeout, so it can save.
+        """
+        running = [name for name, state in self.services.items() if state.container_id]
+        for state in self.refresh().values():
+            self._orphan_volumes.update(state.volumes)
+        others = [name for name in running if name != keep_graceful]
+        if others:  # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
+            self.project.run("stop", "-t", "1", *others, timeout=self.limits.boot_timeout_s)
+        self.project.run("down", "-t", "10", timeout=self.limits.boot_timeout_s)
+        for state in self.services.values():
+            state.container_id, state.running, state.ports = None, False, {}
+        self.project.run("up", "-d", "--no-build", *running, timeout=self.limits.boot_timeout_s)
+        self.refresh()
+
+    # Teardown ------------------------------------------------------------------------------
+
+    def teardown(self) -> None:
+        """Remove every container, network, volume and image this run created."""
+        label = f"{RUN_LABEL}={self.run_id}"
+        steps = [
+            lambda: self.project.run("down", "-v", "--remove-orphans", "-t", "3", timeout=120, check=False),
+            lambda: docker.remove("container", docker.ids_with_label("container", label)),
+            lambda: docker.remove("volume", sorted(self._orphan_volumes)),
+            lambda: docker.remove("volume", docker.ids_with_label("volume", label)),
+            lambda: docker.remove("network", docker.ids_with_label("network", label)),
+            lambda: docker.remove("image", list(self.plan.built_images.values())),
+            lambda: docker.remove("image", docker.ids_with_label("image", label)),
+        ]
+        for step in steps:
+            try:
+                problems = step()
+                if isinstance(problems, list):
+                    self.teardown_problems += problems
+            except CommandError as exc:
+                self.teardown_problems.append(str(exc))
+
+
+def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
+    status = info.get("State", {})
+    state.container_id = info.get("Id")
+    state.status = status.get("Status", "unknown")
+    state.running = bool(status.get("Running")) and not status.get("Restarting")
+    state.exit_code = status.get("ExitCode")
+    state.oom_killed = bool(status.get("OOMKilled"))
+    state.restarts = int(info.get("RestartCount") or 0)
+    state.volumes = [m["Name"] for m in info.get("Mounts", []) if m.get("Type") == "volume" and m.get("Name")]
+    ports: dict[int, tuple[str, int]] = {}
+    for key, bindings in (info.get("NetworkSettings", {}).get("Ports") or {}).items():
+        port, _, protocol = key.partition("/")
+        if protocol == "tcp" and bindings:
+            ports[int(port)] = (bindings[0].get("HostIp") or "127.0.0.1", int(bindings[0]["HostPort"]))
+    state.ports = ports
+
+
+def dump_json(plan: BootPlan, path: Path) -> Path:
+    path.write_text(json.dumps(plan.config, indent=2))
+    return path

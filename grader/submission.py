@@ -1,0 +1,177 @@
+"""Finding a submission's Compose file and working on a private copy of it.
+
+The student's folder is never written to: everything runs in a temp copy that is
+removed when grading ends, whatever happens.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.errors import ComposeLoadError, SubmissionError
+
+# The order Compose itself tries (compose-go's DefaultFileNames / DefaultOverrideFileNames).
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILE_NAMES = (
+    "compose.override.yml", "compose.override.yaml",
+    "docker-compose.override.yml", "docker-compose.override.yaml",
+)
+_IGNORED_TOP_LEVEL = {"__MACOSX", ".DS_Store", ".git", "Thumbs.db"}
+
+
+@dataclass(frozen=True)
+class CopyLimits:
+    max_files: int = 5_000
+    max_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass
+class Workspace:
+    """A private copy of the submission. ``project_dir`` is where the Compose file lives."""
+
+    root: Path            # temp dir owned by this grading
+    source_copy: Path     # copy of the submitted folder
+    project_dir: Path     # folder holding the Compose file (the copy, or its single sub-folder)
+    compose_file: Path | None
+    override_file: Path | None
+    skipped_files: list[str] = field(default_factory=list)
+
+    def relative(self, path: Path) -> str:
+        """Path as the student knows it: relative to the submitted folder."""
+        try:
+            return path.relative_to(self.source_copy).as_posix()
+        except ValueError:
+            return path.name
+
+
+def find_compose_file(folder: Path) -> Path | None:
+    for name in COMPOSE_FILE_NAMES:
+        candidate = folder / name
+        if candidate.is_file() or candidate.is_symlink():
+            return candidate
+    return None
+
+
+def find_override_file(folder: Path) -> Path | None:
+    return next((folder / name for name in OVERRIDE_FILE_NAMES if (folder / name).is_file()), None)
+
+
+def locate_project_dir(root: Path) -> Path:
+    """The submitted folder itself, or its one top-level folder (what unzipping often leaves)."""
+    if find_compose_file(root):
+        return root
+    entries = [entry for entry in _list_dir(root) if entry.name not in _IGNORED_TOP_LEVEL]
+    folders = [entry for entry in entries if entry.is_dir() and not entry.is_symlink()]
+    if len(folders) == 1 and not [entry for entry in entries if entry.is_file()] and find_compose_file(folders[0]):
+        return folders[0]
+    if len(folders) == 1 and find_compose_file(folders[0]):
+        return folders[0]
+    return root
+
+
+def _list_dir(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def missing_compose_error(project_dir: Path, display_root: Path) -> ComposeLoadError:
+    near_misses = sorted(
+        path.relative_to(display_root).as_posix()
+        for path in project_dir.rglob("*")
+        if path.is_file() and ("compose" in path.name.lower() or path.suffix.lower() in {".yml", ".yaml"})
+    )[:5]
+    found = f" Found instead: {', '.join(near_misses)}." if near_misses else ""
+    return ComposeLoadError(
+        "No Compose file found at the top of the submission (looked for "
+        + ", ".join(COMPOSE_FILE_NAMES) + ")." + found,
+        hint="Name your file docker-compose.yml (or compose.yaml) and put it at the top of the folder you submit.",
+    )
+
+
+def _copy_tree(source: Path, target: Path, limits: CopyLimits) -> list[str]:
+    """Copy without following symlinks, within caps; return files that could not be read."""
+    skipped: list[str] = []
+    count = 0
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=False, onerror=None):
+        here = Path(dirpath)
+        relative = here.relative_to(source)
+        (target / relative).mkdir(parents=True, exist_ok=True)
+        for name in dirnames[:]:
+            if (here / name).is_symlink():
+                dirnames.remove(name)
+                filenames.append(name)
+        for name in filenames:
+            path = here / name
+            count += 1
+            if count > limits.max_files:
+                raise SubmissionError(
+                    f"The submission holds more than {limits.max_files:,} files; the grader stops copying there.",
+                    hint="Submit only your source files: remove node_modules, virtual environments, data folders.",
+                )
+            destination = target / relative / name
+            try:
+                info = path.lstat()
+                if stat.S_ISLNK(info.st_mode):
+                    os.symlink(os.readlink(path), destination)
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    skipped.append(f"{(relative / name).as_posix()} (not a regular file)")
+                    continue
+                total += info.st_size
+                if total > limits.max_bytes:
+                    raise SubmissionError(
+                        f"The submission is larger than {limits.max_bytes // (1024 * 1024)} MiB; the grader stops copying there.",
+                        hint="Remove large files (data dumps, images, archives) from the folder you submit.",
+                    )
+                shutil.copy2(path, destination, follow_symlinks=False)
+            except PermissionError:
+                skipped.append(f"{(relative / name).as_posix()} (permission denied)")
+            except OSError as exc:
+                skipped.append(f"{(relative / name).as_posix()} ({exc.strerror or exc})")
+    return skipped
+
+
+@contextmanager
+def workspace(submission: Path, limits: CopyLimits = CopyLimits()) -> Iterator[Workspace]:
+    """Copy the submission into a temp dir; always remove it afterwards."""
+    submission = submission.resolve()
+    if not submission.is_dir():
+        raise SubmissionError(f"{submission} is not a folder.", hint="Pass the folder that holds your Compose file.")
+    root = Path(tempfile.mkdtemp(prefix="grader-ws-"))
+    try:
+        copy = root / "submission"
+        skipped = _copy_tree(submission, copy, limits)
+        project_dir = locate_project_dir(copy)
+        yield Workspace(
+            root=root,
+            source_copy=copy,
+            project_dir=project_dir,
+            compose_file=find_compose_file(project_dir),
+            override_file=find_override_file(project_dir),
+            skipped_files=skipped,
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def find_dump(source_copy: Path, max_depth: int = 4) -> Path | None:
+    """The dump.rdb nearest the root of the submission (breadth first), if any."""
+    level = [source_copy]
+    for _ in range(max_depth + 1):
+        next_level: list[Path] = []
+        for folder in level:
+            candidate = folder / "dump.rdb"
+            if candidate.is_file() or candidate.is_symlink():
+                return candidate
+            next_level += [entry for entry in _list_dir(folder) if entry.is_dir() and not entry.is_symlink()]
+        level = next_level
+    return None

@@ -1,0 +1,17 @@
+from flask import Flask
+import redis
+
+app = Flask(__name__)
+
+# port 6379 is published so localhost should work (it does with `python app.py` on my laptop)
+r = redis.Redis(host='localhost', port=6379, decode_responses=True)
+
+
+@app.route('/')
+def index():
+    hits = r.incr('page_hits')
+    return f"This page has been visited {hits} times."
+
+
+if __name__ == '__main__':
+    app.run(host='0.0.0.0', port=5000)
