@@ -10,7 +10,7 @@ HOST_HINT = "Connect with `redis.Redis(host='redis', port=6379)`: inside Compose
 
 
 def _get(url: str, service: str | None, grading: GradingContext, first: bool = False) -> probes.Page:
-    timeout = grading.rubric.limits.check_timeout_s
+    timeout = grading.ready_timeout
     try:
         page = probes.wait_for_http(url, timeout) if first else probes.fetch(url)
     except requests.Timeout:

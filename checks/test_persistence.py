@@ -18,7 +18,7 @@ def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outc
     service = grading.redis_service
     token = secrets.token_hex(8)
     host, port, password = redis_endpoint
-    timeout = grading.rubric.limits.check_timeout_s
+    timeout = grading.ready_timeout
     client = probes.redis_client(host, port, password=password)
     try:
         probes.wait_for_ping(client, timeout)

@@ -8,7 +8,7 @@ from grader.context import GradingContext
 @check("redis-ping", points=1, title="The Redis server answers PING")
 def test_redis_ping(grading: GradingContext, redis_client: redis.Redis, outcome: Outcome) -> None:
     try:
-        probes.wait_for_ping(redis_client, timeout=grading.rubric.limits.check_timeout_s)
+        probes.wait_for_ping(redis_client, timeout=grading.ready_timeout)
     except redis.AuthenticationError:
         fail("Redis asks for a password, so clients that follow the assignment cannot connect.",
              expected="PONG without a password", found="NOAUTH Authentication required",

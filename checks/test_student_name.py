@@ -21,7 +21,7 @@ def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect
     key = expect.key
     hint = SAVE_HINT.format(key=key)
     try:
-        probes.wait_for_ping(redis_client, timeout=grading.rubric.limits.check_timeout_s)
+        probes.wait_for_ping(redis_client, timeout=grading.ready_timeout)
         kind = redis_client.type(key).decode()
         value = redis_client.get(key) if kind == "string" else None
     except redis.AuthenticationError:

@@ -52,6 +52,13 @@ class GradingContext:
     def submission_root(self) -> Path | None:
         return self.workspace.source_copy if self.workspace else None
 
+    @property
+    def ready_timeout(self) -> float:
+        """How long to wait for a service to answer: a booted one may still be starting;
+        one the student already runs (live mode) either answers now or not at all."""
+        limit = self.rubric.limits.check_timeout_s
+        return min(3.0, limit) if self.mode == "live" else limit
+
     def web_base_url(self) -> str | None:
         """Where the booted web service answers now (a restart gives it a new host port)."""
         if not (self.stack and self.model and self.web_service):

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def number(value: float) -> float | int:
+    """Points as people write them: 2, not 2.0; 2.5 stays 2.5."""
+    return int(value) if float(value).is_integer() else value
+
+
 class Status(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
@@ -75,8 +80,8 @@ class CheckResult:
             "id": self.id,
             "title": self.title,
             "status": self.status.value,
-            "points": self.points,
-            "max_points": self.max_points,
+            "points": number(self.points),
+            "max_points": number(self.max_points),
             "bonus": self.bonus,
             "message": self.message,
             "hint": self.hint,
@@ -112,8 +117,9 @@ class GradeResult:
 
     @property
     def passed(self) -> bool:
-        """True when every non-bonus check passed."""
-        return all(check.status is Status.PASSED for check in self.checks if not check.bonus)
+        """Every non-bonus check passed (in static or live mode: none failed), and no policy rule broke."""
+        allowed = {Status.PASSED} if self.mode == "full" else {Status.PASSED, Status.SKIPPED}
+        return not self.policy and all(check.status in allowed for check in self.checks if not check.bonus)
 
     def check(self, check_id: str) -> CheckResult | None:
         return next((check for check in self.checks if check.id == check_id), None)
@@ -121,8 +127,8 @@ class GradeResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "submission": self.submission,
-            "score": self.score,
-            "max_score": self.max_score,
+            "score": number(self.score),
+            "max_score": number(self.max_score),
             "passed": self.passed,
             "checks": [check.to_dict() for check in self.checks],
             "grader_version": self.grader_version,

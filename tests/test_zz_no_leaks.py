@@ -1,0 +1,28 @@
+"""Runs last (file order): after the whole suite, nothing the grader created may remain.
+
+Every volume counts, not only labelled ones: redis:alpine declares VOLUME /data, and the
+anonymous volumes Docker makes for it carry no label.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BASELINE, GRADER_LABEL, docker_lines, snapshot
+
+
+def test_nothing_with_the_grader_label_remains(docker_engine, request: pytest.FixtureRequest) -> None:
+    for kind in (("ps", "-aq"), ("volume", "ls", "-q"), ("network", "ls", "-q"), ("image", "ls", "-q")):
+        left = docker_lines(*kind, "--filter", f"label={GRADER_LABEL}")
+        assert not left, f"{kind[0]}: {left} still carry the grader label"
+
+
+def test_no_resource_was_added_by_the_suite(docker_engine, request: pytest.FixtureRequest) -> None:
+    baseline = request.config.stash.get(BASELINE, None)
+    if baseline is None:
+        pytest.skip("no baseline: the engine was not reachable when the suite started")
+    now = snapshot()
+    for kind in ("containers", "volumes", "networks"):
+        added = now[kind] - baseline[kind]
+        assert not added, f"the suite left {len(added)} {kind}: {sorted(added)[:5]}"
+    added_images = now["images"] - baseline["images"]
+    assert not added_images, f"the suite left images: {sorted(added_images)[:5]}"
