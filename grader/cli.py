@@ -107,6 +107,21 @@ def _write_json(result: GradeResult, json_path: str | None) -> None:
 
 
 @main.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--service", default="redis", show_default=True, help="The Redis service of your stack.")
+def dump(path: Path, service: str) -> None:
+    """Save your running Redis data as PATH/dump.rdb, to hand in with your files."""
+    from grader.dumping import DumpError, save_dump
+
+    try:
+        target = save_dump(path.resolve(), service)
+    except (DumpError, EnvironmentProblem) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"Saved {target}. Submit it next to your Compose file.")
+
+
+@main.command()
 def clean() -> None:
     """Remove every container, volume, network and image the grader created (after a crash)."""
     from grader import docker

@@ -77,7 +77,7 @@ class ComposeProject:
     """One Compose project: its name, folder and files, and the environment Compose sees."""
 
     cli: ComposeCLI
-    name: str
+    name: str | None          # None: Compose's own default, as for the student's stack
     project_dir: Path
     files: tuple[Path, ...]
     env: Mapping[str, str] = field(default_factory=minimal_env)
@@ -86,7 +86,8 @@ class ComposeProject:
         files: list[str] = []
         for path in self.files:
             files += ["-f", str(path)]
-        return [*self.cli.base, "-p", self.name, "--project-directory", str(self.project_dir), *files, *args]
+        name = ["-p", self.name] if self.name else []
+        return [*self.cli.base, *name, "--project-directory", str(self.project_dir), *files, *args]
 
     def run(self, *args: str, timeout: float, check: bool = True) -> runner.Completed:
         return runner.run(self.argv(*args), timeout=timeout, env=self.env, cwd=self.project_dir, check=check)

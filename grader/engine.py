@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import checks as default_checks
-from grader import docker
+from grader import docker, policy
 from grader.bootfile import plan_boot
 from grader.compose import ComposeProject, detect_cli
 from grader.context import GradingContext, LiveTargets
@@ -26,10 +26,12 @@ from grader.plugin import DEFAULT_ORDER, GraderPlugin
 from grader.results import CheckResult, GradeResult
 from grader.rubric import Rubric
 from grader.stack import Stack, dump_json
-from grader.submission import Workspace, find_dump, workspace
+from grader.submission import find_dump, workspace
 from grader.version import __version__
 
 MODES = ("auto", "full", "static", "live")
+# `docker compose config` itself reads these files, so it must not run while any is refused.
+READS_OUTSIDE = frozenset({"file-outside", "file-unchecked", "symlink-outside"})
 MAX_DUMP_BYTES = 64 * 1024 * 1024
 
 NO_ENGINE_NOTICE = (
@@ -91,10 +93,16 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
     try:
         documents = load_documents(space)
         context.compose_file = documents[0].display_name
-        context.policy = _policy(documents, None, space, context)
+        allowed = context.rubric.allowed_policy_rules
+        context.policy = policy.evaluate(documents, None, space.source_copy, allowed)
+        if any(violation.rule in READS_OUTSIDE for violation in context.policy):
+            raise ComposeLoadError(
+                "The grader did not ask Compose to read this file: it refers to files outside the submission "
+                f"({context.policy[0]}).", location=context.policy[0].location,
+                hint="Keep every file the Compose file names inside your submission folder.")
         project = ComposeProject(detect_cli(), f"grader-{run_id}", space.project_dir, tuple(d.path for d in documents))
         context.model = normalised_model(project, documents, space)
-        context.policy = _policy(documents, context.model.config, space, context)
+        context.policy = policy.evaluate(documents, context.model.config, space.source_copy, allowed)
     except ComposeLoadError as exc:
         context.load_error = exc
     except EnvironmentProblem as exc:
@@ -103,14 +111,6 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
     if context.mode == "full" and context.model and not context.policy and project:
         phase("booting")
         context.stack = cleanup.enter_context(_stack(context, project, run_id))
-
-
-def _policy(documents: list, config: dict | None, space: Workspace, context: GradingContext) -> list:
-    try:
-        from grader import policy
-    except ImportError:  # pragma: no cover - policy module always ships
-        return []
-    return policy.evaluate(documents, config, space.source_copy, context.rubric.allowed_policy_rules)
 
 
 def _resolve_mode(context: GradingContext) -> None:
