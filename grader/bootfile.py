@@ -11,6 +11,8 @@ changes that make it safe to run beside other gradings and on a busy machine.
 from __future__ import annotations
 
 import copy
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,12 @@ from grader.rubric import Limits
 
 LABEL = "org.compose-grader"
 RUN_LABEL = "org.compose-grader.run"
+# Which process on which host owns a resource: `grader clean` spares runs still alive.
+OWNER_LABEL = "org.compose-grader.owner"
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ def _labels(existing: Any, run_id: str) -> dict[str, str]:
             labels[key] = value
     labels[LABEL] = "1"
     labels[RUN_LABEL] = run_id
+    labels[OWNER_LABEL] = owner()
     return labels
 
 

@@ -12,8 +12,9 @@ from rich.console import Console
 
 from grader import __version__
 from grader.context import LiveTargets
-from grader.engine import Interrupted, grade
+from grader.engine import grade
 from grader.errors import EnvironmentProblem
+from grader.interrupts import Interrupted
 from grader.results import GradeResult, Status
 from grader.rubric import RubricError, load_rubric
 
@@ -122,14 +123,37 @@ def dump(path: Path, service: str) -> None:
 
 
 @main.command()
-def clean() -> None:
-    """Remove every container, volume, network and image the grader created (after a crash)."""
-    from grader import docker
-    from grader.bootfile import LABEL
+@click.option("--all", "remove_all", is_flag=True, help="Also remove what gradings still running own.")
+def clean(remove_all: bool) -> None:
+    """Remove the containers, volumes, networks and images of gradings that were killed.
 
-    removed = docker.remove_labelled(LABEL)
+    Resources of gradings still running on this host are kept unless --all is given;
+    nothing without the grader's label is ever touched.
+    """
+    from grader import docker
+    from grader.bootfile import LABEL, OWNER_LABEL
+
+    from grader.submission import remove_stale_workspaces
+
+    try:
+        removed = docker.remove_labelled(LABEL, keep=lambda labels: not remove_all and _owner_alive(labels.get(OWNER_LABEL)))
+    except EnvironmentProblem as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    folders = remove_stale_workspaces()
     total = sum(len(ids) for ids in removed.values())
-    click.echo(", ".join(f"{len(ids)} {kind}(s)" for kind, ids in removed.items()) + f" removed ({total} in all)")
+    click.echo(", ".join(f"{len(ids)} {kind}(s)" for kind, ids in removed.items())
+               + f" removed ({total} in all); {len(folders)} stale work folder(s) removed")
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """True when the grading that made a resource is still running on this host."""
+    import socket
+
+    from grader.submission import process_alive
+
+    host, _, pid = (owner or "").rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and process_alive(int(pid))
 
 
 if __name__ == "__main__":  # pragma: no cover

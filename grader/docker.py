@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from grader import runner
@@ -72,12 +72,31 @@ def remove(kind: str, ids: Iterable[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if "No such" not in line and line.strip()]
 
 
-def remove_labelled(label: str) -> dict[str, list[str]]:
-    """Remove every resource carrying ``label``, containers first; return the ids removed per kind."""
+def labelled(kind: str, label: str) -> dict[str, dict[str, str]]:
+    """Every container, volume, network or image carrying ``label``, with all its labels."""
+    listing = {
+        "container": ("ps", "-a"), "volume": ("volume", "ls"), "network": ("network", "ls"), "image": ("image", "ls"),
+    }[kind]
+    result = _docker(*listing, "--filter", f"label={label}", "--format", "{{json .}}")
+    found = {}
+    for line in result.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        key = entry.get("ID") or entry.get("Name")
+        labels = dict(item.partition("=")[::2] for item in (entry.get("Labels") or "").split(",") if item)
+        if key:
+            found[key] = labels
+    return found
+
+
+def remove_labelled(label: str, keep: Callable[[dict[str, str]], bool] = lambda labels: False) -> dict[str, list[str]]:
+    """Remove every resource carrying ``label`` unless ``keep(labels)``; containers first."""
     removed: dict[str, list[str]] = {}
     for kind in ("container", "network", "volume", "image"):
         try:
-            ids = ids_with_label(kind, label)
+            ids = [key for key, labels in labelled(kind, label).items() if not keep(labels)]
         except CommandFailed:
             ids = []
         remove(kind, ids)

@@ -20,7 +20,19 @@ from grader import docker, policy
 from grader.bootfile import plan_boot
 from grader.compose import ComposeProject, detect_cli
 from grader.context import GradingContext, LiveTargets
-from grader.errors import ComposeLoadError, DockerUnavailable, EnvironmentProblem, SubmissionError
+from grader.errors import (
+    ComposeLoadError,
+    DockerUnavailable,
+    EnvironmentProblem,
+    SubmissionError,
+)
+from grader.interrupts import (
+    Clock,
+    Interrupted,
+    SubmissionTimeout,
+    hold_signals_on_request,
+    time_limit,
+)
 from grader.loading import load_documents, normalised_model
 from grader.plugin import DEFAULT_ORDER, GraderPlugin
 from grader.results import CheckResult, GradeResult
@@ -41,10 +53,6 @@ NO_ENGINE_NOTICE = (
 )
 
 
-class Interrupted(KeyboardInterrupt):
-    """Grading stopped by Ctrl-C or SIGTERM; teardown has run."""
-
-
 def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
           live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
           on_phase: Callable[[str], None] | None = None) -> GradeResult:
@@ -57,13 +65,25 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
     context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
     phase = on_phase or (lambda _: None)
     plugin = GraderPlugin(context, on_result)
-    with ExitStack() as cleanup:
-        phase("copying")
-        _prepare(context, path, cleanup, phase)
-        phase("checking")
-        exit_code = _run_checks(context, plugin)
-        phase("tearing down")
-    if exit_code == pytest.ExitCode.INTERRUPTED:
+    limit = context.rubric.limits.submission_timeout_s
+    exit_code = pytest.ExitCode.OK
+    clock = Clock()
+    with hold_signals_on_request() as hold_signals:
+        with ExitStack() as cleanup:
+            try:
+                with time_limit(limit) as clock:
+                    phase("copying")
+                    _prepare(context, path, cleanup, phase)
+                    phase("checking")
+                    exit_code = _run_checks(context, plugin)
+            except SubmissionTimeout:
+                pass
+            finally:
+                hold_signals()
+                phase("tearing down")
+    if clock.expired:
+        plugin.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+    elif exit_code == pytest.ExitCode.INTERRUPTED:
         raise Interrupted()
     return GradeResult(
         submission=path.resolve().name,

@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
-from urllib.parse import urlparse
-
-from grader import probes
+from grader import docker, probes
 from grader.checking import CheckFailure, Outcome
 from grader.context import GradingContext
 from grader.errors import EnvironmentProblem, GraderError
@@ -39,6 +38,7 @@ class GraderPlugin:
         self.context = context
         self.on_result = on_result
         self.results: list[CheckResult] = []
+        self.items: list[pytest.Item] = []
 
     # Configuration and collection -------------------------------------------------------
 
@@ -59,6 +59,7 @@ class GraderPlugin:
         if deselected:
             config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+        self.items = list(selected)
 
     # Fixtures ------------------------------------------------------------------------------
 
@@ -150,11 +151,36 @@ class GraderPlugin:
         try:
             return (yield)
         finally:
-            result = item.stash.get(_RESULT_KEY, None) or self._result(item, Status.PASSED, "")
-            result.duration_s = time.monotonic() - item.stash[_STARTED_KEY]
-            self.results.append(result)
-            if self.on_result:
-                self.on_result(result)
+            result = item.stash.get(_RESULT_KEY, None)
+            if result is not None:  # None: interrupted before an outcome; finish_unrun() reports it
+                result.duration_s = time.monotonic() - item.stash[_STARTED_KEY]
+                self._emit(result)
+
+    def _emit(self, result: CheckResult) -> None:
+        if self.context.mode == "full" and result.status is Status.FAILED and self._engine_gone():
+            result.status = Status.ERROR
+            result.message = "the Docker engine stopped during grading; this check could not be judged"
+            result.hint = "This is a problem of the grading machine, not of the submission: grade again."
+        self.results.append(result)
+        if self.on_result:
+            self.on_result(result)
+
+    def _engine_gone(self) -> bool:
+        """A runtime check that failed because the engine vanished is the machine's fault."""
+        if self.context.stack is None:
+            return False
+        try:
+            docker.engine_version(timeout=10)
+        except EnvironmentProblem:
+            return True
+        return False
+
+    def finish_unrun(self, reason: str) -> None:
+        """Report every selected check that never reached an outcome (the run was stopped)."""
+        done = {result.id for result in self.results}
+        for item in self.items:
+            if item.get_closest_marker("check").kwargs["id"] not in done:
+                self._emit(self._result(item, Status.SKIPPED, reason))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

@@ -22,6 +22,7 @@ OVERRIDE_FILE_NAMES = (
     "compose.override.yml", "compose.override.yaml",
     "docker-compose.override.yml", "docker-compose.override.yaml",
 )
+WORKSPACE_PREFIX = "grader-ws-"  # + pid: `grader clean` removes those whose process is gone
 _IGNORED_TOP_LEVEL = {"__MACOSX", ".DS_Store", ".git", "Thumbs.db"}
 
 
@@ -146,7 +147,7 @@ def workspace(submission: Path, limits: CopyLimits = CopyLimits()) -> Iterator[W
     submission = submission.resolve()
     if not submission.is_dir():
         raise SubmissionError(f"{submission} is not a folder.", hint="Pass the folder that holds your Compose file.")
-    root = Path(tempfile.mkdtemp(prefix="grader-ws-"))
+    root = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
     try:
         copy = root / "submission"
         skipped = _copy_tree(submission, copy, limits)
@@ -175,3 +176,24 @@ def find_dump(source_copy: Path, max_depth: int = 4) -> Path | None:
             next_level += [entry for entry in _list_dir(folder) if entry.is_dir() and not entry.is_symlink()]
         level = next_level
     return None
+
+
+def remove_stale_workspaces(temp_root: Path | None = None) -> list[Path]:
+    """Remove workspaces left by gradings that were killed (their process no longer exists)."""
+    removed = []
+    for folder in Path(temp_root or tempfile.gettempdir()).glob(f"{WORKSPACE_PREFIX}*-*"):
+        pid = folder.name[len(WORKSPACE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
