@@ -11,7 +11,7 @@ from grader.stack import Stack
 KEY = "grader:persistence-probe"
 
 
-@check("persistence", points=2, title="Data survives `docker compose down` and `up`")
+@check("persistence", points=2, title="Data survives docker compose down and up")
 def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outcome: Outcome) -> None:
     if stack is None:
         pytest.skip("live mode: the grader does not take down a stack it did not start")

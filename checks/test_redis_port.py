@@ -29,4 +29,4 @@ def test_redis_port(compose: ComposeModel, redis_service: str | None, expect, ou
     found = ", ".join(describe(port) for port in ports)
     fail(f"The service `{redis_service}` does not publish container port {wanted} on host port {wanted}.",
          expected=f"{wanted}:{wanted} (host:container)", found=found, location=location,
-         hint=hint + "\nThe host port comes first, the container port second.")
+         hint=f'Change the mapping to "{wanted}:{wanted}": the host port comes first, the container port second.')

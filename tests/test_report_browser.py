@@ -273,3 +273,24 @@ def test_badges_are_distinct_colours(open_report):
         colours[status] = badge.evaluate("el => getComputedStyle(el).backgroundColor")
     assert len(set(colours.values())) == 4, colours
     assert_clean(problems)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("sample", ["wrong_port", "broken_yaml"])
+def test_generated_report_reads_well(open_report, docker_engine, sample):
+    """A report the grader really wrote, for a real grading: every check, the score, no errors."""
+    import grader
+
+    result = grader.grade(REPO_ROOT / "sample_submissions" / sample)
+    assert result.mode == "full"
+    page, problems = open_report(result, PHONE, f"generated-{sample}")
+    assert_clean(problems)
+    assert_cards(page, result)
+    assert page.locator("#score").inner_text().replace(" ", "").startswith(f"{result.score:g}/{result.max_score:g}")
+    failed = [check for check in result.checks if check.status is Status.FAILED]
+    for check in failed:
+        card = page.locator(f"[data-check-id='{check.id}']")
+        fragment = check.hint.splitlines()[0].split("`")[0].strip()  # `code` renders as <code>
+        assert card.get_by_text(fragment, exact=False).first.is_visible()
+    assert_no_horizontal_overflow(page, PHONE["width"])
+    screenshot(page, f"generated-{sample}-phone")
