@@ -102,3 +102,13 @@ def remove_labelled(label: str, keep: Callable[[dict[str, str]], bool] = lambda 
         remove(kind, ids)
         removed[kind] = ids
     return removed
+
+
+def connect_network(network: str, container: str) -> bool:
+    """Connect ``container`` to ``network``; True when it is connected afterwards."""
+    result = _docker("network", "connect", network, container, check=False)
+    return result.returncode == 0 or "already exists" in result.stderr
+
+
+def disconnect_network(network: str, container: str) -> None:
+    _docker("network", "disconnect", "-f", network, container, check=False)

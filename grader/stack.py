@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from grader import docker
+from grader import docker, incontainer
 from grader.bootfile import RUN_LABEL, BootPlan
 from grader.compose import ComposeProject
 from grader.errors import CommandError, CommandTimeout, DockerUnavailable
@@ -33,6 +33,7 @@ class ServiceState:
     exit_code: int | None = None
     oom_killed: bool = False
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)  # network -> container IP
     volumes: list[str] = field(default_factory=list)
 
     @property
@@ -67,6 +68,8 @@ class Stack:
         self.boot_error: CommandError | None = None
         self._orphan_volumes: set[str] = set()
         self.teardown_problems: list[str] = []
+        self.grader_container: str | None = None  # set when the grader itself runs in a container
+        self._joined: list[str] = []
 
     # Context manager ------------------------------------------------------------
 
@@ -89,6 +92,8 @@ class Stack:
         startable = [name for name, state in self.services.items() if not state.build_error]
         self._load_dump(startable)
         self._start(startable)
+        self.grader_container = incontainer.own_container_id()
+        self._join_networks()
         time.sleep(self.limits.settle_s)
         self.refresh()
 
@@ -145,8 +150,29 @@ class Stack:
         return self.services
 
     def endpoint(self, service: str, port: int) -> tuple[str, int] | None:
+        """Where the grader reaches ``port`` of ``service``: its published loopback port, or,
+        from inside a container, the service's address on a network the grader joined."""
         state = self.services.get(service)
-        return state.ports.get(port) if state else None
+        if state is None:
+            return None
+        if self.grader_container:
+            address = next((state.addresses[net] for net in self._joined if net in state.addresses), None)
+            return (address, port) if address else None
+        return state.ports.get(port)
+
+    def _networks(self) -> list[str]:
+        return [f"{self.project.name}_{key}" for key in self.plan.config.get("networks") or {}]
+
+    def _join_networks(self) -> None:
+        if self.grader_container and not self._joined:
+            self._joined = incontainer.attach(self.grader_container, self._networks())
+            self.refresh()
+
+    def _leave_networks(self) -> None:
+        """Leave before `down`: a network with the grader still on it cannot be removed."""
+        if self.grader_container and self._joined:
+            incontainer.detach(self.grader_container, self._joined)
+            self._joined = []
 
     def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -181,10 +207,12 @@ class Stack:
         others = [name for name in running if name != keep_graceful]
         if others:  # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
             self.project.run("stop", "-t", "1", *others, timeout=self.limits.boot_timeout_s)
+        self._leave_networks()
         self.project.run("down", "-t", "10", timeout=self.limits.boot_timeout_s)
         for state in self.services.values():
             state.container_id, state.running, state.ports = None, False, {}
         self.project.run("up", "-d", "--no-build", *running, timeout=self.limits.boot_timeout_s)
+        self._join_networks()
         self.refresh()
 
     # Teardown ------------------------------------------------------------------------------
@@ -193,6 +221,7 @@ class Stack:
         """Remove every container, network, volume and image this run created."""
         label = f"{RUN_LABEL}={self.run_id}"
         steps = [
+            self._leave_networks,
             lambda: self.project.run("down", "-v", "--remove-orphans", "-t", "3", timeout=120, check=False),
             lambda: docker.remove("container", docker.ids_with_label("container", label)),
             lambda: docker.remove("volume", sorted(self._orphan_volumes)),
@@ -225,6 +254,8 @@ def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
         if protocol == "tcp" and bindings:
             ports[int(port)] = (bindings[0].get("HostIp") or "127.0.0.1", int(bindings[0]["HostPort"]))
     state.ports = ports
+    networks = info.get("NetworkSettings", {}).get("Networks") or {}
+    state.addresses = {name: net["IPAddress"] for name, net in networks.items() if net.get("IPAddress")}
 
 
 def dump_json(plan: BootPlan, path: Path) -> Path:
