@@ -1,0 +1,70 @@
+"""Finding Compose: the v2 plugin, else a standalone docker-compose v2+, else a clear message.
+
+Fake `docker` / `docker-compose` scripts on PATH stand in for installations this machine
+does not have (v1 only, standalone only, none); the real plugin is tested everywhere else.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import compose
+from grader.errors import ComposeMissing
+
+
+def fake(folder: Path, name: str, version: str | None) -> None:
+    script = folder / name
+    body = f'echo "{version}"' if version else "exit 1"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+
+
+@pytest.fixture
+def path_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def _set(**versions: str | None) -> None:
+        for name, version in versions.items():
+            fake(tmp_path, name.replace("_", "-"), version)
+        monkeypatch.setenv("PATH", str(tmp_path))
+        compose.detect_cli.cache_clear()
+
+    yield _set
+    compose.detect_cli.cache_clear()
+
+
+def test_plugin_is_preferred(path_with) -> None:
+    path_with(docker="v2.40.3", docker_compose="2.1.0")
+    cli = compose.detect_cli()
+    assert cli.base == ("docker", "compose") and cli.major == 2
+
+
+def test_falls_back_to_standalone_v2(path_with) -> None:
+    path_with(docker=None, docker_compose="2.24.6")
+    cli = compose.detect_cli()
+    assert cli.base == ("docker-compose",) and cli.version == "2.24.6"
+
+
+def test_later_majors_are_accepted(path_with) -> None:
+    path_with(docker="v3.0.1")
+    assert compose.detect_cli().major == 3
+
+
+def test_v1_only_is_refused_with_a_clear_message(path_with) -> None:
+    path_with(docker=None, docker_compose="1.29.2")
+    with pytest.raises(ComposeMissing, match=r"only Compose 1\.29\.2 \(v1\).*v2"):
+        compose.detect_cli()
+
+
+def test_nothing_installed_says_what_to_install(path_with) -> None:
+    path_with()
+    with pytest.raises(ComposeMissing, match="not installed.*Install"):
+        compose.detect_cli()
+
+
+def test_real_compose_is_found() -> None:
+    compose.detect_cli.cache_clear()
+    try:
+        cli = compose.detect_cli()
+    except ComposeMissing:
+        pytest.skip("no Compose on this machine")
+    assert cli.major >= 2
