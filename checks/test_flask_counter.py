@@ -1,31 +1,102 @@
+import time
+
 import redis
 import requests
 
+from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
 
 REQUESTS = 3
+REQUEST_TIMEOUT_S = 5
+LOOK_INSIDE_AFTER_S = 2.0  # while the app refuses connections, look at what listens in its container
 HOST_HINT = "Connect with `redis.Redis(host='redis', port=6379)`: inside Compose, `localhost` is the web container itself."
+LISTEN_HINT = ("Let the app listen on every interface, on the port the Compose file publishes: "
+               "`app.run(host='0.0.0.0', port=5000)` (or `flask run --host=0.0.0.0 --port=5000`).")
 
 
 def _get(url: str, service: str | None, grading: GradingContext, first: bool = False) -> probes.Page:
-    timeout = grading.ready_timeout
     try:
-        page = probes.wait_for_http(url, timeout) if first else probes.fetch(url)
+        page = _first_page(url, service, grading) if first else probes.fetch(url, timeout=REQUEST_TIMEOUT_S)
     except requests.Timeout:
-        fail(f"GET {url} did not answer within 5 s.", expected="a page", found="no answer (timeout)",
+        fail(f"GET / on {_target(grading, url, service)} did not answer within {REQUEST_TIMEOUT_S} s.",
+             expected="a page", found="no answer (timeout)",
              hint="Make sure the route returns quickly and does not wait for anything that never comes.")
     except requests.RequestException as exc:
-        fail(f"The web app could not be reached at {url}.", expected="an HTTP answer", found=f"{type(exc).__name__}: {exc}",
-             hint="The app must listen on 0.0.0.0 (e.g. `app.run(host='0.0.0.0', port=5000)`).")
+        fail(f"The web app ({_target(grading, url, service)}) could not be reached.", expected="an HTTP answer",
+             found=f"{type(exc).__name__}: {exc}", hint=LISTEN_HINT)
     if page.status != 200:
         logs = grading.stack.logs(service) if grading.stack and service else None
         hint = HOST_HINT if logs and ("localhost" in logs or "Connection refused" in logs) else \
             "Read the web service's logs (`docker compose logs web`) for the error behind it."
         fail(f"GET / answered HTTP {page.status}.", expected="HTTP 200 with the visit count",
              found=f"HTTP {page.status}: {page.text[:200]}", hint=hint, details=logs)
+    if page.truncated:
+        limit = _size(probes.MAX_BODY_BYTES)
+        fail(f"GET / answered a page larger than {limit}; the grader reads at most {limit} of a page.",
+             expected=f"a short page with the visit count (under {limit})",
+             found=f"more than {limit}, starting: {page.text[:120]} …",
+             hint="Return just the count, e.g. `return f\"This page has been visited {hits} times.\"`.")
     return page
+
+
+def _target(grading: GradingContext, url: str, service: str | None) -> str:
+    """Where the page was asked for, as the student knows it: their own URL in live mode; the
+    service (not the grader's private host port) when the grader booted the stack."""
+    if grading.stack is None or not service:
+        return url
+    port = grading.model.web_port(service) if grading.model else None
+    return f"the web service `{service}`" + (f", container port {port}" if port else "")
+
+
+def _size(size: int) -> str:
+    return f"{size // 2**20} MiB" if size % 2**20 == 0 else f"{size // 1024} KiB"
+
+
+def _first_page(url: str, service: str | None, grading: GradingContext) -> probes.Page:
+    """The first page, waiting while the app starts; failing early, and saying why, when the app
+    is up but listens where no one can reach it (127.0.0.1 or another port inside its container)."""
+    port = grading.model.web_port(service) if grading.model and service else None
+    deadline = time.monotonic() + grading.ready_timeout
+    look_at = time.monotonic() + LOOK_INSIDE_AFTER_S
+    while True:
+        try:
+            return probes.fetch(url, timeout=REQUEST_TIMEOUT_S)
+        except requests.ConnectionError as exc:
+            if isinstance(exc, requests.Timeout) and time.monotonic() > deadline:
+                raise
+            error = exc
+        now = time.monotonic()
+        if grading.stack is not None and service and port and now >= look_at:
+            _fail_if_unreachable(grading, service, port)
+            look_at = now + 3
+        if now > deadline:
+            listeners = grading.stack.listeners(service) if grading.stack is not None and service else None
+            inside = f" Nothing listens on port {port} inside its container." if listeners == [] and port else ""
+            fail(f"The web app ({_target(grading, url, service)}) could not be reached within "
+                 f"{grading.ready_timeout:g} s.{inside}",
+                 expected="an HTTP answer", found=f"{type(error).__name__}: {error}", hint=LISTEN_HINT,
+                 details=grading.stack.logs(service) if grading.stack is not None and service else None)
+        time.sleep(0.25)
+
+
+def _fail_if_unreachable(grading: GradingContext, service: str, port: int) -> None:
+    stack = grading.stack
+    state = stack.refresh().get(service)
+    if state is not None and state.problem:
+        fail(f"The web service `{service}` stopped before it answered: {state.problem}.",
+             expected="the web app running and answering GET /", found=state.problem,
+             hint="Read its logs below (or `docker compose logs`) for the error that stopped it.",
+             details=stack.logs(service))
+    listeners = stack.listeners(service)
+    problem = probes.listening_problem(listeners or [], port)
+    if problem:
+        shown = ", ".join(map(str, listeners or []))
+        fail(f"The web app cannot be reached: {problem}.",
+             expected=f"the app listening on 0.0.0.0:{port} inside its container", found=f"listening on {shown}",
+             location=grading.model.locate(service, "ports") if grading.model else None, hint=LISTEN_HINT,
+             details=stack.logs(service))
 
 
 def _counts(url: str, service: str | None, grading: GradingContext) -> list[int]:
@@ -47,7 +118,7 @@ def _counts(url: str, service: str | None, grading: GradingContext) -> list[int]
 
 
 @check("flask-counter", points=3, bonus=True, title="Bonus: a Flask page counts visits in Redis")
-def test_flask_counter(grading: GradingContext, web_url: str, outcome: Outcome) -> None:
+def test_flask_counter(grading: GradingContext, runtime: None, web_url: str, outcome: Outcome) -> None:
     service = grading.web_service
     url = web_url + "/"
     values = _counts(url, service, grading)

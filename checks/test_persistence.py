@@ -3,6 +3,7 @@ import secrets
 import pytest
 import redis
 
+from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
@@ -12,7 +13,7 @@ KEY = "grader:persistence-probe"
 
 
 @check("persistence", points=2, title="Data survives docker compose down and up")
-def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outcome: Outcome) -> None:
+def test_persistence(grading: GradingContext, runtime: None, stack: Stack, redis_endpoint, outcome: Outcome) -> None:
     if stack is None:
         pytest.skip("live mode: the grader does not take down a stack it did not start")
     service = grading.redis_service
@@ -23,6 +24,10 @@ def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outc
     try:
         probes.wait_for_ping(client, timeout)
         client.set(KEY, token)
+    except redis.AuthenticationError:
+        fail("Redis asks for a password, so the grader cannot write a test value (see redis-ping).",
+             expected="SET to succeed without a password", found="NOAUTH Authentication required",
+             hint="Remove `--requirepass` (or `requirepass` in redis.conf) from the Redis service.")
     except redis.RedisError as exc:
         fail("Redis did not accept a test value.", expected="SET to succeed", found=str(exc))
     finally:

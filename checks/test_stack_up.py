@@ -1,5 +1,6 @@
 import pytest
 
+from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
 from grader.model import ComposeModel
@@ -17,7 +18,7 @@ def _evidence(stack: Stack, name: str) -> str:
 
 
 @check("stack-up", points=2, title="Every service builds, starts and keeps running")
-def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
+def test_stack_up(grading: GradingContext, runtime: None, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
     if stack is None:
         pytest.skip("live mode: the grader did not boot the stack")
     broken = {name: state.problem for name, state in stack.services.items() if state.problem}
@@ -26,7 +27,13 @@ def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, 
         summary = "; ".join(f"`{name}`: {problem}" for name, problem in broken.items())
         hint = "Run `docker compose up --build` yourself and read the output of the failing service."
         if stack.services[first].build_error:
-            hint = "Fix the Dockerfile step that failed (see the build output below), then run `docker compose build`."
+            hint = stack.services[first].build_hint or \
+                "Fix the Dockerfile step that failed (see the build output below), then run `docker compose build`."
+        elif stack.services[first].pull_error:
+            hint = "Check the image name and tag in the Compose file (e.g. `image: redis:alpine`); `docker pull` it to try."
+        elif stack.services[first].status == "restarting" or stack.services[first].exit_code:
+            hint = ("The container's main process ends (see its logs below); a service must keep running. "
+                    "Run `docker compose logs` to see why it stops.")
         fail(f"Not every service is up after {grading.rubric.limits.settle_s:g} s: {summary}.",
              expected="every service running", found=summary, location=compose.service_line(first),
              hint=hint, details="\n\n".join(_evidence(stack, name) for name in broken))

@@ -1,5 +1,6 @@
 import redis
 
+from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
@@ -17,7 +18,8 @@ def _normalise(name: str) -> str:
 
 
 @check("student-name", points=2, title="Key student_name holds your name")
-def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect, outcome: Outcome) -> None:
+def test_student_name(grading: GradingContext, runtime: None, redis_client: redis.Redis, expect,
+                      outcome: Outcome) -> None:
     key = expect.key
     hint = SAVE_HINT.format(key=key)
     try:
@@ -29,9 +31,13 @@ def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect
              found="NOAUTH Authentication required", hint="Remove the Redis password.")
     except redis.RedisError as exc:
         fail(f"Redis could not be asked for `{key}`.", expected=f"the key `{key}`", found=str(exc), hint=hint)
-    if grading.dump_problem:
-        hint = f"{grading.dump_problem} {hint}"
+    problem = grading.dump_problem or (grading.stack.dump_problem if grading.stack else None)
     if kind == "none":
+        if problem:  # the file was there but not loaded: say why, first
+            fail(f"The key `{key}` does not exist in Redis, because the grader did not load "
+                 f"{grading.dump_file or 'dump.rdb'}: {problem}",
+                 expected=f"`{key}` set to your name, in a dump.rdb Redis can load",
+                 found="no such key (dump.rdb not loaded)", hint=hint)
         where = f"(the grader loaded {grading.dump_file})" if grading.dump_file else "(the submission has no dump.rdb)"
         fail(f"The key `{key}` does not exist in Redis {where}.", expected=f"`{key}` set to your name",
              found="no such key", hint=hint)

@@ -2,8 +2,8 @@
 
 The public API is :func:`grade`; the CLI in :mod:`grader.cli` is a thin layer over it.
 """
-from grader.version import __version__
 from grader.results import CheckResult, GradeResult, Location, PolicyViolation, Status
+from grader.version import __version__
 
 __all__ = ["__version__", "grade", "CheckResult", "GradeResult", "Location", "PolicyViolation", "Status"]
 

@@ -60,10 +60,19 @@ def main() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
               show_default=True, help="Folder for the HTML report.")
 @click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+@click.option("--junit", "junit_path", help="Write the result as JUnit XML to FILE ('-' for stdout).")
+@click.option("--gradescope", "gradescope_path", help="Write Gradescope's results.json to FILE ('-' for stdout).")
+@click.option("--markdown", "markdown_path", help="Write the Markdown summary to FILE ('-' for stdout).")
 def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, rubric: Path | None,
-          json_path: str | None, out: Path, no_html: bool) -> None:
+          json_path: str | None, out: Path, no_html: bool, junit_path: str | None, gradescope_path: str | None,
+          markdown_path: str | None) -> None:
     """Grade the submission in PATH (default: this folder)."""
-    console = Console(stderr=json_path == "-")
+    to_stdout = [name for name, value in (("--json", json_path), ("--junit", junit_path),
+                                          ("--gradescope", gradescope_path), ("--markdown", markdown_path))
+                 if value == "-"]
+    if len(to_stdout) > 1:
+        raise click.UsageError(f"only one of {', '.join(to_stdout)} can write to stdout ('-')")
+    console = Console(stderr=bool(to_stdout))
     if static and live:
         raise click.UsageError("--static and --live cannot be used together")
     if not path.is_dir():
@@ -93,6 +102,7 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
         from grader.report.html import write_html
         report_path = str(write_html(result.to_dict(), out / f"{result.submission}.html"))
     _write_json(result, json_path)
+    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
     print_summary(console, result, report_path)
     sys.exit(_exit_code(result))
 
@@ -105,6 +115,31 @@ def _write_json(result: GradeResult, json_path: str | None) -> None:
         click.echo(text)
     else:
         Path(json_path).write_text(text + "\n")
+
+
+def write_formats(results: list[dict], *, junit: str | None = None, gradescope: str | None = None,
+                  markdown: str | None = None) -> None:
+    """Write the other output formats (grader/formats), each built from the JSON contract.
+
+    ``results`` holds one ``GradeResult.to_dict()`` per submission; Gradescope's results.json
+    is per submission, so it takes the first (``check`` passes exactly one).
+    """
+    from grader.formats.gradescope import to_gradescope
+    from grader.formats.junit import to_junit
+    from grader.formats.markdown import to_markdown
+
+    writers = [(junit, lambda: to_junit(results)),
+               (gradescope, lambda: json.dumps(to_gradescope(results[0]), indent=2, ensure_ascii=False) + "\n"),
+               (markdown, lambda: to_markdown(results))]
+    for target, render in writers:
+        if not target:
+            continue
+        text = render()
+        if target == "-":
+            click.echo(text, nl=False)
+        else:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_text(text, encoding="utf-8")
 
 
 @main.command()

@@ -30,6 +30,7 @@ class GradingContext:
     workspace: Workspace | None = None
     model: ComposeModel | None = None
     load_error: ComposeLoadError | None = None
+    environment_error: GraderError | None = None  # e.g. no Compose installed: not the student's fault
     compose_file: str | None = None
     policy: list[PolicyViolation] = field(default_factory=list)
     static_reason: str | None = None           # why runtime checks do not run
@@ -69,7 +70,7 @@ class GradingContext:
     def runtime_skip_reason(self) -> str | None:
         if self.mode == "static":
             return self.static_reason or "static mode: runtime checks do not run"
-        if self.policy:
+        if self.policy and self.mode != "live":  # live: the student's own stack already runs
             first = self.policy[0]
             where = f" at {first.location}" if first.location else ""
             return f"refused by safety policy: {first.rule}{where}"

@@ -126,7 +126,7 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
     except ComposeLoadError as exc:
         context.load_error = exc
     except EnvironmentProblem as exc:
-        context.load_error = ComposeLoadError(str(exc), hint="Install Docker Compose v2, then grade again.")
+        context.environment_error = exc
     _resolve_mode(context)
     if context.mode == "full" and context.model and not context.policy and project:
         phase("booting")

@@ -36,19 +36,19 @@ class ComposeModel:
         return volumes if isinstance(volumes, dict) else {}
 
     def locate(self, service: str | None, *keys: str) -> Location | None:
-        """The deepest of service → keys found in the raw files (last file that sets it wins)."""
-        best: Location | None = None
+        """Where service → keys is set: the deepest match; among equals, the last file (it wins in Compose)."""
+        best: tuple[int, Location] | None = None
         for document in self.documents:
             node: Any = document.data.get("services")
-            line = key_line(document.data, "services")
+            depth, line = 0, key_line(document.data, "services")
             for key in ([service] if service else []) + list(keys):
                 if not isinstance(node, dict) or key not in node:
                     break
-                line = key_line(node, key) or line
+                depth, line = depth + 1, key_line(node, key) or line
                 node = node[key]
-            if line and (service is None or _has_service(document, service)):
-                best = document.location(line)
-        return best or self.main.location(1)
+            if line and depth and (best is None or depth >= best[0]):
+                best = (depth, document.location(line))
+        return best[1] if best else self.main.location(1)
 
     def locate_top_level(self, *keys: str) -> Location | None:
         for document in reversed(self.documents):
@@ -95,11 +95,6 @@ class ComposeModel:
             exposed = [int(p) for p in svc.get("expose") or [] if str(p).isdigit()]
             return WEB_PORT if WEB_PORT in targets or not exposed else exposed[0]
         return targets[0]
-
-
-def _has_service(document: LoadedYaml, service: str) -> bool:
-    services = document.data.get("services")
-    return isinstance(services, dict) and service in services
 
 
 def published_targets(service: dict[str, Any]) -> list[int]:

@@ -28,6 +28,9 @@ DEFAULT_ORDER = (
 # whole stack down, so each sees the stack as the student's files left it.
 RUN_ORDER = (*DEFAULT_ORDER[:7], "flask-counter", "persistence")
 
+# Fixtures that only make sense when the stack runs: a check using one is a runtime check.
+RUNTIME_FIXTURES = frozenset({"runtime", "stack", "redis_endpoint", "redis_client", "web_url"})
+
 _OUTCOME_KEY = pytest.StashKey[Outcome]()
 _STARTED_KEY = pytest.StashKey[float]()
 _RESULT_KEY = pytest.StashKey[CheckResult]()
@@ -71,26 +74,38 @@ class GraderPlugin:
     def expect(self) -> Any:
         return self.context.rubric.expect
 
-    @pytest.fixture(scope="session")
-    def compose(self) -> Any:
+    @pytest.fixture
+    def compose(self, request: pytest.FixtureRequest) -> Any:
         if self.context.model is None:
+            reason = self.context.runtime_skip_reason()
+            if reason and RUNTIME_FIXTURES & set(request.fixturenames):
+                pytest.skip(reason)  # a runtime check says why nothing runs, e.g. the safety rule
             pytest.skip("the Compose file could not be loaded (see compose-file)")
         return self.context.model
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture
     def redis_service(self, compose: Any) -> str | None:
         return self.context.redis_service
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture
     def web_service(self, compose: Any) -> str | None:
         return self.context.web_service
 
     @pytest.fixture(scope="session")
-    def stack(self, compose: Any) -> Any:
+    def runtime(self) -> None:
+        """Skip a runtime check when nothing may run (static mode, refused by the safety policy)."""
+        reason = self.context.runtime_skip_reason()
+        if reason:
+            pytest.skip(reason)
+
+    @pytest.fixture(scope="session")
+    def stack(self, runtime: None) -> Any:
+        if self.context.model is None:
+            pytest.skip("the Compose file could not be loaded (see compose-file)")
         return self.context.require_stack()
 
     @pytest.fixture(scope="session")
-    def redis_endpoint(self) -> tuple[str, int, str | None]:
+    def redis_endpoint(self, runtime: None) -> tuple[str, int, str | None]:
         """(host, port, password) of the Redis server under test."""
         context = self.context
         if context.mode == "live" and context.live:
@@ -120,7 +135,7 @@ class GraderPlugin:
             client.close()
 
     @pytest.fixture(scope="session")
-    def web_url(self) -> str:
+    def web_url(self, runtime: None) -> str:
         """Base URL of the web app under test."""
         context = self.context
         if context.mode == "live" and context.live:

@@ -977,6 +977,14 @@ def _symlink_findings(submission_root: Path) -> list[_Finding]:
 # --------------------------------------------------------------------------- public API
 
 
+def resolve_inside(path: str, submission_root: Path | str, base: Path | str | None = None) -> str | None:
+    """The real path ``path`` names (relative to ``base``, default the submission) if it stays
+    inside the submission; None when it, or a symbolic link on the way, leads outside."""
+    root = _Root.of(submission_root)
+    return _resolve_inside(path, root.real if base is None else base, root)
+
+
+
 def check_documents(docs: list[LoadedYaml], submission_root: Path) -> list[PolicyViolation]:
     """Check the raw YAML of the Compose files (and the local files they include or extend)."""
     return [finding.violation for finding in _raw_findings(docs, submission_root)[0]]

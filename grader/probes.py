@@ -1,19 +1,33 @@
-"""Talking to the running services: Redis over its protocol, the web app over HTTP."""
+"""Talking to the running services: Redis over its protocol, the web app over HTTP.
+
+Every probe is bounded: a Redis client never retries by itself (the callers' loops have
+deadlines), and a page is read with a cap on its size and a deadline on its whole body, so
+a web app that hangs, drips or answers gigabytes cannot stall or exhaust the grader.
+"""
 from __future__ import annotations
 
+import codecs
+import ipaddress
 import re
 import time
 from dataclasses import dataclass
 
 import redis
 import requests
+import urllib3.exceptions
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+_READ_CHUNK = 64 * 1024
 
 
 def redis_client(host: str, port: int, *, password: str | None = None, timeout: float = 5) -> redis.Redis:
+    """A client that fails at once instead of retrying: redis-py's own retries (with backoff,
+    also on a refused password) would add seconds to every failed call."""
     return redis.Redis(host=host, port=port, password=password, socket_timeout=timeout,
-                       socket_connect_timeout=timeout, decode_responses=False, retry_on_timeout=False)
+                       socket_connect_timeout=timeout, decode_responses=False,
+                       retry=Retry(NoBackoff(), 0), protocol=2)
 
 
 def wait_for_ping(client: redis.Redis, timeout: float) -> None:
@@ -35,20 +49,48 @@ def wait_for_ping(client: redis.Redis, timeout: float) -> None:
 class Page:
     status: int
     text: str
-    truncated: bool
+    truncated: bool  # the body was longer than the cap; ``text`` holds its start
 
 
-def fetch(url: str, *, timeout: float = 5) -> Page:
-    """GET ``url`` reading at most MAX_BODY_BYTES of the body (a huge page cannot exhaust memory)."""
+def fetch(url: str, *, timeout: float = 5, max_bytes: int = MAX_BODY_BYTES) -> Page:
+    """GET ``url``: at most ``max_bytes`` of the body, all of it within about ``timeout`` seconds.
+
+    ``timeout`` bounds the connection and the wait for the headers (per read, as requests does)
+    and the whole body (a deadline): a body that arrives too slowly raises requests.ReadTimeout.
+    """
+    deadline = time.monotonic() + timeout
     with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
-        body = b""
-        truncated = False
-        for chunk in response.iter_content(chunk_size=8192):
-            body += chunk
-            if len(body) >= MAX_BODY_BYTES:
-                body, truncated = body[:MAX_BODY_BYTES], True
+        body = bytearray()
+        while len(body) <= max_bytes:
+            if time.monotonic() > deadline:
+                raise requests.ReadTimeout(f"the page was not complete after {timeout:g} s (it arrives too slowly)")
+            chunk = _read_some(response, min(_READ_CHUNK, max_bytes + 1 - len(body)))
+            if not chunk:
                 break
-        return Page(response.status_code, body.decode(response.encoding or "utf-8", errors="replace"), truncated)
+            body += chunk
+        truncated = len(body) > max_bytes
+        return Page(response.status_code, _decode(bytes(body[:max_bytes]), response.encoding), truncated)
+
+
+def _read_some(response: requests.Response, amount: int) -> bytes:
+    """What has arrived of the body (at most ``amount`` bytes, one read), with requests' exceptions."""
+    try:
+        return response.raw.read1(amount, decode_content=True) or b""
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.ReadTimeout(str(exc)) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(str(exc)) from exc
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
+        raise requests.ConnectionError(str(exc)) from exc
+
+
+def _decode(body: bytes, encoding: str | None) -> str:
+    """Text of a body in the charset the server named; UTF-8 when it named none or a bogus one."""
+    try:
+        codecs.lookup(encoding or "utf-8")
+    except LookupError:
+        encoding = "utf-8"
+    return body.decode(encoding or "utf-8", errors="replace")
 
 
 def wait_for_http(url: str, timeout: float) -> Page:
@@ -89,3 +131,78 @@ def rising_counter(pages: list[list[int]]) -> tuple[int | None, list[int]]:
         if len(set(values)) > 1:
             return index, values
     return (0, series[0]) if series else (None, [])
+
+
+# Listening sockets inside a container ----------------------------------------------------
+
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
+DOCKER_DNS = "127.0.0.11"  # Docker's embedded DNS server listens in every container of a user network
+
+
+@dataclass(frozen=True)
+class Listener:
+    address: str  # "0.0.0.0", "127.0.0.1", "::", "::1" ...
+    port: int
+
+    @property
+    def everywhere(self) -> bool:
+        """Bound to every interface, so other containers and the host can connect."""
+        return self.address in ("0.0.0.0", "::")
+
+    @property
+    def loopback_only(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.address).is_loopback
+        except ValueError:
+            return False
+
+    def __str__(self) -> str:
+        return f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
+
+
+def _hex_address(text: str) -> str | None:
+    """An address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) byte order."""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        return None
+    if len(raw) == 4:
+        return str(ipaddress.IPv4Address(raw[::-1]))
+    if len(raw) == 16:
+        address = ipaddress.IPv6Address(b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+        return str(address.ipv4_mapped) if address.ipv4_mapped else str(address)
+    return None
+
+
+def parse_listeners(proc_net_tcp: str) -> list[Listener]:
+    """The listening TCP sockets in the text of /proc/net/tcp and /proc/net/tcp6 (any order),
+    without Docker's own DNS server."""
+    found: list[Listener] = []
+    for line in proc_net_tcp.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != _LISTEN or ":" not in fields[1]:
+            continue
+        address_hex, _, port_hex = fields[1].rpartition(":")
+        address = _hex_address(address_hex)
+        try:
+            port = int(port_hex, 16)
+        except ValueError:
+            continue
+        if address is not None and address != DOCKER_DNS and Listener(address, port) not in found:
+            found.append(Listener(address, port))
+    return found
+
+
+def listening_problem(listeners: list[Listener], port: int) -> str | None:
+    """Why nothing outside the container can reach ``port``, judging by what listens; None when
+    something listens on it on every interface, or when nothing listens yet (it may be starting)."""
+    listeners = [item for item in listeners if item.address != DOCKER_DNS]
+    if not listeners or any(item.port == port and item.everywhere for item in listeners):
+        return None
+    on_port = [item for item in listeners if item.port == port]
+    if on_port:
+        shown = ", ".join(map(str, on_port))
+        return (f"the app listens on {shown} inside its container, which is reachable only from inside that "
+                f"container, not from other containers or the host")
+    shown = ", ".join(map(str, listeners))
+    return f"the app listens on {shown} inside its container, not on port {port}"

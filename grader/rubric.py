@@ -64,21 +64,35 @@ class Rubric:
         return replace(self, expect=replace(self.expect, student_name=name))
 
 
+def _convert(name: str, default: Any, value: Any) -> Any:
+    """Accept exactly the type of the default (an int where a float is wanted); refuse the rest."""
+    wanted = type(default) if default is not None else str
+    ok = {
+        bool: isinstance(value, bool),
+        int: (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.isdigit()),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, (str, int, float)) and not isinstance(value, bool),
+    }[wanted]
+    if not ok:
+        raise RubricError(f"rubric: '{name}' must be a {wanted.__name__}, got {value!r}")
+    converted = wanted(value)
+    if wanted in (int, float) and converted < 0:
+        raise RubricError(f"rubric: '{name}' must not be negative, got {value!r}")
+    return converted
+
+
 def _typed(section: str, cls: type, values: Any) -> Any:
     if values is None:
         return cls()
     if not isinstance(values, dict):
         raise RubricError(f"rubric: '{section}' must be a mapping")
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name for f in fields(cls)}
+    defaults = cls()
     kwargs = {}
     for key, value in values.items():
         if key not in known:
             raise RubricError(f"rubric: unknown key '{section}.{key}' (known: {', '.join(sorted(known))})")
-        default = getattr(cls(), key)
-        try:
-            kwargs[key] = type(default)(value) if default is not None else str(value)
-        except (TypeError, ValueError) as exc:
-            raise RubricError(f"rubric: '{section}.{key}' must be a {type(default).__name__}, got {value!r}") from exc
+        kwargs[key] = _convert(f"{section}.{key}", getattr(defaults, key), value)
     return cls(**kwargs)
 
 
@@ -95,9 +109,12 @@ def _check_overrides(values: Any) -> dict[str, CheckOverride]:
         if not isinstance(settings, dict) or set(settings) - {"points", "enabled"}:
             raise RubricError(f"rubric: checks.{check_id} takes 'points' and 'enabled' (or false to drop it)")
         points = settings.get("points")
-        if points is not None and (not isinstance(points, (int, float)) or points < 0):
+        if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
             raise RubricError(f"rubric: checks.{check_id}.points must be a number >= 0")
-        overrides[str(check_id)] = CheckOverride(points=points, enabled=bool(settings.get("enabled", True)))
+        enabled = settings.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise RubricError(f"rubric: checks.{check_id}.enabled must be true or false, got {enabled!r}")
+        overrides[str(check_id)] = CheckOverride(points=points, enabled=enabled)
     return overrides
 
 
@@ -112,6 +129,9 @@ def load_rubric(path: Path | None) -> Rubric:
     if unknown:
         raise RubricError(f"rubric: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}")
     policy = data.get("policy") or {}
+    if isinstance(policy, dict) and set(policy) - {"allow"}:
+        raise RubricError(f"rubric: unknown key(s) under 'policy': {', '.join(sorted(map(str, set(policy) - {'allow'})))}"
+                          " (known: allow)")
     allowed = policy.get("allow", []) if isinstance(policy, dict) else None
     if not isinstance(allowed, list):
         raise RubricError("rubric: 'policy.allow' must be a list of rule names")

@@ -8,6 +8,7 @@ its output.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -19,13 +20,14 @@ from grader.errors import CommandFailed, CommandTimeout, DockerUnavailable
 
 MAX_CAPTURE_CHARS = 200_000
 
-_DAEMON_DOWN_MARKERS = (
-    "cannot connect to the docker daemon",
-    "is the docker daemon running",
-    "error during connect",
-    "docker daemon is not running",
-    "connect: no such file or directory",
-    "connection refused",
+# What the Docker CLI and Compose print when the engine is not there. Matched narrowly:
+# a student's build step failing with "Connection refused" is the student's problem.
+_DAEMON_DOWN = re.compile(
+    r"cannot connect to the docker daemon"
+    r"|^\s*(error: )?error during connect"
+    r"|dial unix \S*docker\.sock: connect"
+    r"|is the docker daemon running\?",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -50,8 +52,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 
 def daemon_is_down(stderr: str) -> bool:
-    lowered = stderr.lower()
-    return any(marker in lowered for marker in _DAEMON_DOWN_MARKERS) and "docker" in lowered
+    return bool(_DAEMON_DOWN.search(stderr))
 
 
 def run(

@@ -6,6 +6,8 @@ does not exist, does not stop the other services from starting and being checked
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,9 @@ from grader import docker, incontainer
 from grader.bootfile import RUN_LABEL, BootPlan
 from grader.compose import ComposeProject
 from grader.errors import CommandError, CommandTimeout, DockerUnavailable
+from grader.probes import Listener, parse_listeners
 from grader.rubric import Limits
+from grader.submission import dump_problem
 
 LOG_TAIL_LINES = 40
 
@@ -24,8 +28,11 @@ LOG_TAIL_LINES = 40
 @dataclass
 class ServiceState:
     name: str
-    build_error: str | None = None
-    start_error: str | None = None
+    build_error: str | None = None     # the last lines of the build output
+    build_summary: str | None = None   # what went wrong in the build, in one line
+    build_hint: str | None = None      # how to fix it, when the grader knows better than "read the output"
+    start_error: str | None = None     # the last lines of Compose's output
+    pull_error: str | None = None      # why the service's image is missing, in one line
     container_id: str | None = None
     status: str = "not created"
     running: bool = False
@@ -40,13 +47,17 @@ class ServiceState:
     def problem(self) -> str | None:
         """Why the service is not healthy, in words for a student; None when it is."""
         if self.build_error:
-            return "its image failed to build"
+            return "its image failed to build" + (f": {self.build_summary}" if self.build_summary else "")
+        if self.pull_error:
+            return self.pull_error
         if self.start_error:
             return "it could not be started"
         if self.oom_killed:
             return "it ran out of memory and was killed"
+        code = f" with code {self.exit_code}" if self.exit_code is not None else ""
+        if self.status == "restarting":
+            return f"it keeps restarting: it exits{code} and Docker starts it again ({self.restarts} restarts so far)"
         if not self.running:
-            code = f" with code {self.exit_code}" if self.exit_code is not None else ""
             return f"it is not running ({self.status}{code})"
         if self.restarts:
             return f"it keeps restarting ({self.restarts} restarts)"
@@ -66,6 +77,7 @@ class Stack:
         self.services = {name: ServiceState(name) for name in plan.config.get("services", {})}
         self.booted = False
         self.boot_error: CommandError | None = None
+        self.dump_problem: str | None = None  # why dump.rdb was not loaded, when it was not
         self._orphan_volumes: set[str] = set()
         self.teardown_problems: list[str] = []
         self.grader_container: str | None = None  # set when the grader itself runs in a container
@@ -98,24 +110,69 @@ class Stack:
         self.refresh()
 
     def _build(self, name: str) -> None:
+        state = self.services[name]
+        missing = self._missing_build_input(name)
+        if missing:  # say so plainly, without asking BuildKit
+            state.build_summary, state.build_hint = missing
+            state.build_error = f"(the grader did not start the build: {state.build_summary})"
+            return
         try:
             self.project.run("build", name, timeout=self.limits.build_timeout_s)
         except DockerUnavailable:
             raise
+        except CommandTimeout as exc:
+            state.build_error = self._scrub(exc.output_tail(LOG_TAIL_LINES))
+            state.build_summary = f"the build did not finish within {self.limits.build_timeout_s:g} s"
         except CommandError as exc:
-            self.services[name].build_error = exc.output_tail(LOG_TAIL_LINES)
+            state.build_error = self._scrub(exc.output_tail(LOG_TAIL_LINES))
+            state.build_summary = summarize_build(self._scrub(exc.stdout + "\n" + exc.stderr))
+
+    def _missing_build_input(self, name: str) -> tuple[str, str] | None:
+        """(what is missing, how to fix it) when the build context folder or the Dockerfile does not
+        exist, named as the student wrote them; None when both are there (or are not local)."""
+        build = self.plan.config.get("services", {}).get(name, {}).get("build")
+        if not isinstance(build, dict) or not isinstance(build.get("context"), str):
+            return None
+        context = build["context"]
+        if "://" in context or not os.path.isabs(context):
+            return None
+        if not os.path.isdir(context):
+            return (f"the build context folder {self._shown(context)} does not exist",
+                    f"Point `build:` of `{name}` at the folder that holds its Dockerfile (usually `.`), "
+                    "and submit that folder.")
+        dockerfile = build.get("dockerfile") or "Dockerfile"
+        if build.get("dockerfile_inline") or not isinstance(dockerfile, str):
+            return None
+        path = dockerfile if os.path.isabs(dockerfile) else os.path.join(context, dockerfile)
+        if not os.path.isfile(path):
+            return (f"there is no {self._shown(path)} (the Dockerfile the build needs)",
+                    f"Add the Dockerfile of `{name}` to your submission (named exactly `Dockerfile`), "
+                    "or set `build: {dockerfile: ...}` to its name.")
+        return None
+
+    def _shown(self, path: str) -> str:
+        """A path inside the submission as the student sees it: ./app, ./Dockerfile."""
+        relative = os.path.relpath(path, self.project.project_dir)
+        return "." if relative == "." else relative if relative.startswith("..") else f"./{relative}"
+
+    def _scrub(self, text: str) -> str:
+        """Build and Compose output without the grader's temp folder in it."""
+        return text.replace(str(self.project.project_dir) + os.sep, "./").replace(str(self.project.project_dir), ".")
 
     def _load_dump(self, startable: list[str]) -> None:
         if not self.dump or self.dump[0] not in startable:
             return
         service, path = self.dump
+        self.dump_problem = dump_problem(path, path.name)
+        if self.dump_problem:
+            return  # Redis would refuse to start on it: start without it, and say why
         try:
             self.project.run("create", "--no-build", service, timeout=self.limits.boot_timeout_s)
             self.project.run("cp", str(path), f"{service}:/data/dump.rdb", timeout=60)
         except DockerUnavailable:
             raise
         except CommandError as exc:
-            self.services[service].start_error = exc.output_tail(LOG_TAIL_LINES)
+            self._start_failed(service, exc)
 
     def _start(self, names: list[str]) -> None:
         names = [name for name in names if not self.services[name].start_error]
@@ -134,7 +191,15 @@ class Stack:
             except DockerUnavailable:
                 raise
             except CommandError as exc:
-                self.services[name].start_error = exc.output_tail(LOG_TAIL_LINES)
+                self._start_failed(name, exc)
+
+    def _start_failed(self, name: str, exc: CommandError) -> None:
+        state = self.services[name]
+        state.start_error = self._scrub(exc.output_tail(LOG_TAIL_LINES))
+        image = self.plan.config.get("services", {}).get(name, {}).get("image")
+        if isinstance(image, str) and name not in self.plan.built_images and not docker.inspect([image], "image"):
+            state.pull_error = f"its image `{image}` is not on this machine and could not be pulled: " + \
+                pull_failure_reason(exc.stdout + "\n" + exc.stderr)
 
     # State -----------------------------------------------------------------------------
 
@@ -181,6 +246,18 @@ class Stack:
         except CommandTimeout:
             return ""
         return (result.stdout + result.stderr).strip()
+
+    def listeners(self, service: str) -> list[Listener] | None:
+        """The TCP sockets listening inside the service's container; None when that cannot be known
+        (no container, or an image without `cat`)."""
+        try:
+            result = self.project.run("exec", "-T", service, "cat", "/proc/net/tcp", "/proc/net/tcp6",
+                                      timeout=15, check=False)
+        except CommandTimeout:
+            return None
+        if "local_address" not in result.stdout:
+            return None
+        return parse_listeners(result.stdout)
 
     def wait_running(self, service: str, timeout: float) -> ServiceState:
         deadline = time.monotonic() + timeout
@@ -256,6 +333,41 @@ def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
     state.ports = ports
     networks = info.get("NetworkSettings", {}).get("Networks") or {}
     state.addresses = {name: net["IPAddress"] for name, net in networks.items() if net.get("IPAddress")}
+
+
+_RUN_STEP = re.compile(r"^ > \[[^\]]*\] (.+?):\s*$", re.MULTILINE)
+_EXIT_CODE = re.compile(r"exit code: (\d+)")
+
+
+def summarize_build(output: str) -> str | None:
+    """What went wrong in a failed build, in one line (the full output goes into the report)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip() and "level=warning" not in line]
+    context = re.search(r'unable to prepare context: path "([^"]+)" not found', output)
+    if context:
+        return f"the build context folder {context.group(1)} does not exist"
+    if re.search(r"failed to read dockerfile|Dockerfile: no such file", output, re.IGNORECASE):
+        return "the Dockerfile was not found in the build context"
+    steps = _RUN_STEP.findall(output)
+    code = _EXIT_CODE.findall(output)
+    if steps:
+        step = steps[-1] if len(steps[-1]) <= 120 else steps[-1][:119] + "…"
+        return f"the step `{step}` failed" + (f" with exit code {code[-1]}" if code else "")
+    errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
+    last = (errors or lines or [""])[-1]
+    return (last if len(last) <= 200 else last[:199] + "…") or None
+
+
+def pull_failure_reason(output: str) -> str:
+    """Why an image could not be pulled, in words for a student."""
+    lowered = output.lower()
+    if any(marker in lowered for marker in ("pull access denied", "repository does not exist", "manifest unknown",
+                                             "not found", "invalid reference format")):
+        return "no such image exists in the registry (check its name and tag), or it is private"
+    if any(marker in lowered for marker in ("no such host", "dial tcp", "i/o timeout", "tls handshake timeout",
+                                             "connection refused", "network is unreachable")):
+        return "no image registry can be reached from the grading machine (check the image name and tag)"
+    lines = [line.strip() for line in output.splitlines() if line.strip() and "level=warning" not in line]
+    return lines[-1][:200] if lines else "Compose gave no reason"
 
 
 def dump_json(plan: BootPlan, path: Path) -> Path:

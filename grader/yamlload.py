@@ -6,6 +6,8 @@ before anything is built from the file, in time and memory bounded by the file s
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,19 +52,45 @@ class LoadedYaml:
 
 
 def read_text(path: Path, display_name: str, limits: YamlLimits = YamlLimits()) -> str:
-    """Read a text file a student wrote, refusing what is too big, binary or not UTF-8."""
+    """Read a text file a student wrote, refusing what is too big, binary or not UTF-8.
+
+    The file is opened without blocking and checked to be a regular file before anything is
+    read, and at most ``max_bytes + 1`` bytes are ever read: a name that leads to a FIFO, a
+    device such as /dev/zero or a file that grows while it is read cannot hang the grader or
+    exhaust its memory.
+    """
     try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise ComposeLoadError(
-                f"{display_name} is {size:,} bytes; the grader reads Compose files of at most {limits.max_bytes:,} bytes.",
-                hint="A Compose file for this assignment is a few dozen lines. Check that you submitted the right file.",
-            )
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except PermissionError as exc:
         raise ComposeLoadError(f"{display_name} cannot be read: permission denied.") from exc
     except OSError as exc:
         raise ComposeLoadError(f"{display_name} cannot be read: {exc.strerror or exc}.") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ComposeLoadError(
+                f"{display_name} cannot be read: it is {_file_kind(info.st_mode)}, not a regular file.",
+                hint="Submit the Compose file itself, as a plain text file.",
+            )
+        if info.st_size > limits.max_bytes:
+            raise _too_big(display_name, f"{info.st_size:,} bytes", limits)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limits.max_bytes:
+            chunk = os.read(fd, min(1 << 16, limits.max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limits.max_bytes:
+            raise _too_big(display_name, f"more than {limits.max_bytes:,} bytes", limits)
+        raw = b"".join(chunks)
+    except PermissionError as exc:
+        raise ComposeLoadError(f"{display_name} cannot be read: permission denied.") from exc
+    except OSError as exc:
+        raise ComposeLoadError(f"{display_name} cannot be read: {exc.strerror or exc}.") from exc
+    finally:
+        os.close(fd)
     if b"\x00" in raw:
         raise ComposeLoadError(
             f"{display_name} is a binary file, not YAML text.",
@@ -71,10 +99,31 @@ def read_text(path: Path, display_name: str, limits: YamlLimits = YamlLimits()) 
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
         raise ComposeLoadError(
-            f"{display_name} is not UTF-8 text (invalid byte at offset {exc.start}).",
+            f"{display_name} is not UTF-8 text (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}, line {line}).",
+            location=Location(display_name, line),
             hint="Save the file with UTF-8 encoding (most editors: 'Save with encoding' → UTF-8).",
         ) from exc
+
+
+def _too_big(display_name: str, shown: str, limits: YamlLimits) -> ComposeLoadError:
+    return ComposeLoadError(
+        f"{display_name} is {shown}; the grader reads Compose files of at most {limits.max_bytes:,} bytes.",
+        hint="A Compose file for this assignment is a few dozen lines. Check that you submitted the right file.",
+    )
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def _check_structure(text: str, display_name: str, limits: YamlLimits) -> None:
@@ -137,6 +186,7 @@ def _syntax_error(exc: MarkedYAMLError, display_name: str) -> ComposeLoadError:
     hint = "Fix the YAML syntax at that line: indent with spaces (never tabs), and align keys at the same level."
     if "\\t" in problem or "\t" in problem or "tab" in problem.lower():
         hint = "YAML does not allow tab characters for indentation: replace tabs with spaces."
+        problem = "a tab character is used for indentation, which YAML does not allow"
     return ComposeLoadError(
         f"{display_name} is not valid YAML: {problem}" + (f" (line {line})" if line else ""),
         location=Location(display_name, line) if line else None,
@@ -168,6 +218,12 @@ def parse_yaml(text: str, display_name: str, limits: YamlLimits = YamlLimits()) 
         raise _syntax_error(exc, display_name) from exc
     except (YAMLError, RecursionError, ValueError) as exc:
         raise ComposeLoadError(f"{display_name} is not valid YAML: {exc}") from exc
+    except (KeyError, IndexError, AttributeError, TypeError) as exc:
+        # ruamel itself trips over some explicit tags (`!!bool 1`, an empty `!!int`, `!!set` on a scalar)
+        raise ComposeLoadError(
+            f"{display_name} is not valid YAML: a value with an explicit tag (!!...) cannot be read.",
+            hint="Remove the `!!type` tags: Compose files do not need them.",
+        ) from exc
     if not isinstance(data, CommentedMap):
         kind = "a list" if isinstance(data, CommentedSeq) else "a single value" if data is not None else "empty"
         raise ComposeLoadError(

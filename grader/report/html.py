@@ -7,10 +7,9 @@ only, and references no fonts, scripts, images or any other network resource.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
-
-import re
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
