@@ -70,14 +70,21 @@ def _test(check: dict[str, Any]) -> dict[str, Any]:
 
 
 def classroom_status(result: dict[str, Any], min_score: float = 0) -> str:
+    """`error` for a machine fault; with a min-score, pass at or above it (a refusal never
+    passes); without one, pass when every required check passed."""
     checks = result.get("checks") or []
     if any(status_of(check) == "error" for check in checks):
         return "error"
     try:
-        below = float(result.get("score") or 0) < float(min_score or 0)
+        minimum = float(min_score or 0)
+        score = float(result.get("score") or 0)
     except (TypeError, ValueError):
-        below = True
-    return "fail" if not result.get("passed") or below else "pass"
+        return "fail"
+    if result.get("policy"):
+        return "fail"
+    if minimum > 0:
+        return "pass" if score >= minimum else "fail"
+    return "pass" if result.get("passed") else "fail"
 
 
 def to_classroom(result: dict[str, Any], min_score: float = 0) -> dict[str, Any]:
