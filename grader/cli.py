@@ -191,5 +191,11 @@ def _owner_alive(owner: str | None) -> bool:
     return host == socket.gethostname() and pid.isdigit() and process_alive(int(pid))
 
 
+from grader.cli_batch import batch, report  # noqa: E402 - the commands need main defined first
+
+main.add_command(batch)
+main.add_command(report)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

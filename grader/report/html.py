@@ -7,6 +7,7 @@ only, and references no fonts, scripts, images or any other network resource.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ def _seconds(value: Any) -> str:
     return f"{minutes} min {rest} s"
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
