@@ -102,6 +102,8 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
         from grader.report.html import write_html
         report_path = str(write_html(result.to_dict(), out / f"{result.submission}.html"))
     _write_json(result, json_path)
+    from grader.formats import write_formats
+
     write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
     print_summary(console, result, report_path)
     sys.exit(_exit_code(result))
@@ -115,31 +117,6 @@ def _write_json(result: GradeResult, json_path: str | None) -> None:
         click.echo(text)
     else:
         Path(json_path).write_text(text + "\n")
-
-
-def write_formats(results: list[dict], *, junit: str | None = None, gradescope: str | None = None,
-                  markdown: str | None = None) -> None:
-    """Write the other output formats (grader/formats), each built from the JSON contract.
-
-    ``results`` holds one ``GradeResult.to_dict()`` per submission; Gradescope's results.json
-    is per submission, so it takes the first (``check`` passes exactly one).
-    """
-    from grader.formats.gradescope import to_gradescope
-    from grader.formats.junit import to_junit
-    from grader.formats.markdown import to_markdown
-
-    writers = [(junit, lambda: to_junit(results)),
-               (gradescope, lambda: json.dumps(to_gradescope(results[0]), indent=2, ensure_ascii=False) + "\n"),
-               (markdown, lambda: to_markdown(results))]
-    for target, render in writers:
-        if not target:
-            continue
-        text = render()
-        if target == "-":
-            click.echo(text, nl=False)
-        else:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            Path(target).write_text(text, encoding="utf-8")
 
 
 @main.command()
@@ -167,7 +144,6 @@ def clean(remove_all: bool) -> None:
     """
     from grader import docker
     from grader.bootfile import LABEL, OWNER_LABEL
-
     from grader.submission import remove_stale_workspaces
 
     try:

@@ -268,8 +268,11 @@ def print_distribution(console: Console, scores: list[float], maximum: float) ->
 @click.option("--regrade", is_flag=True, help="Grade every submission again, even those unchanged since results.json.")
 @click.option("--rubric", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file.")
 @click.option("--static", "static", is_flag=True, help="Static checks only; needs no Docker engine.")
+@click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
+@click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
+@click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
 def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
-          static: bool) -> None:
+          static: bool, junit_path: str | None, markdown_path: str | None, gradescope_dir: str | None) -> None:
     """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
     console = Console()
     try:
@@ -296,6 +299,13 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
     for key, names in result.duplicates.items():
         console.print(f"[yellow]Several submissions for {escape(key)}:[/yellow] {escape(', '.join(names))}",
                       highlight=False)
+    graded = [entry for entry in result.entries if not entry.get("missing") and entry.get("checks") is not None]
+    if graded and (junit_path or markdown_path or gradescope_dir):
+        from grader.formats import write_formats
+
+        write_formats(graded, junit=junit_path, markdown=markdown_path,
+                      gradescope=gradescope_dir if len(graded) > 1 or not gradescope_dir
+                      else str(Path(gradescope_dir) / f"{graded[0].get('submission')}.json"))
     outputs = result.outputs
     if outputs:
         console.print(f"\n[dim]{len(result.graded)} graded, {len(result.unchanged)} unchanged since the last run, "

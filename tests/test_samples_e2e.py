@@ -38,8 +38,11 @@ def run_check(submission: Path, out: Path, *extra: str) -> tuple[int, dict]:
     return process.returncode, json.loads(json_path.read_text())
 
 
+FOLDERS = sorted(name for name in EXPECTED if (SAMPLES / name).is_dir())
+
+
 @pytest.mark.docker
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", FOLDERS)
 def test_sample_grades_to_its_expected_statuses(name: str, docker_engine, tmp_path: Path) -> None:
     submission = SAMPLES / name
     before = tree_fingerprint(submission)

@@ -16,8 +16,11 @@ other way round (so ``python -m grader.formats.<format>`` runs cleanly).
 """
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 STATUSES = ("passed", "failed", "skipped", "error")
@@ -119,3 +122,42 @@ def score_line(result: dict[str, Any]) -> str:
     bonus = bonus_earned(result)
     extra = f" (including {num(bonus)} bonus)" if bonus else ""
     return f"Score: {num(result.get('score'))} / {num(result.get('max_score'))}{extra}"
+
+
+def write_formats(results: list[dict], *, junit: str | None = None, gradescope: str | None = None,
+                  markdown: str | None = None) -> None:
+    """Write the other output formats (grader/formats), each built from the JSON contract.
+
+    ``results`` holds one ``GradeResult.to_dict()`` per submission. Gradescope's results.json
+    is per submission: for one result ``gradescope`` is that file; for several it is a folder
+    that gets ``<submission>.json`` each.
+    """
+    from grader.formats.junit import to_junit
+    from grader.formats.markdown import to_markdown
+
+    if gradescope and len(results) > 1:
+        folder = Path(gradescope)
+        folder.mkdir(parents=True, exist_ok=True)
+        for result in results:
+            name = str(result.get("submission") or "submission").replace("/", "_")
+            (folder / f"{name}.json").write_text(_gradescope_text(result), encoding="utf-8")
+        gradescope = None
+    writers = [(junit, lambda: to_junit(results)),
+               (gradescope, lambda: _gradescope_text(results[0])),
+               (markdown, lambda: to_markdown(results))]
+    for target, render in writers:
+        if not target:
+            continue
+        text = render()
+        if target == "-":
+            sys.stdout.write(text)
+        else:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_text(text, encoding="utf-8")
+
+
+
+def _gradescope_text(result: dict) -> str:
+    from grader.formats.gradescope import to_gradescope
+
+    return json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n"
