@@ -30,7 +30,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grader.formats import counts, diagnosis_text, num, number, score_line, status_of, unicode_safe
+from grader.formats import (
+    counts,
+    diagnosis_text,
+    num,
+    number,
+    score_line,
+    status_of,
+    unicode_safe,
+)
 
 STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped", "error": "Grader error"}
 

@@ -17,7 +17,14 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from grader.formats import counts, diagnosis_text, num, points_label, score_line, status_of
+from grader.formats import (
+    counts,
+    diagnosis_text,
+    num,
+    points_label,
+    score_line,
+    status_of,
+)
 
 # Characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets); everything else is dropped.
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from grader.formats import counts, diagnosis, num, points_label, score_line, status_of, unicode_safe
+from grader.formats import (
+    counts,
+    diagnosis,
+    num,
+    points_label,
+    score_line,
+    status_of,
+    unicode_safe,
+)
 
 STATUS_CELLS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "➖ skipped", "error": "⚠️ error"}
 LABELS = {"expected": "Expected", "found": "Found", "where": "Where", "fix": "How to fix"}
