@@ -3,7 +3,6 @@ import time
 import redis
 import requests
 
-from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
@@ -118,7 +117,7 @@ def _counts(url: str, service: str | None, grading: GradingContext) -> list[int]
 
 
 @check("flask-counter", points=3, bonus=True, title="Bonus: a Flask page counts visits in Redis")
-def test_flask_counter(grading: GradingContext, runtime: None, web_url: str, outcome: Outcome) -> None:
+def test_flask_counter(grading: GradingContext, web_url: str, outcome: Outcome) -> None:
     service = grading.web_service
     url = web_url + "/"
     values = _counts(url, service, grading)

@@ -3,7 +3,6 @@ import secrets
 import pytest
 import redis
 
-from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
@@ -13,7 +12,7 @@ KEY = "grader:persistence-probe"
 
 
 @check("persistence", points=2, title="Data survives docker compose down and up")
-def test_persistence(grading: GradingContext, runtime: None, stack: Stack, redis_endpoint, outcome: Outcome) -> None:
+def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outcome: Outcome) -> None:
     if stack is None:
         pytest.skip("live mode: the grader does not take down a stack it did not start")
     service = grading.redis_service

@@ -1,13 +1,12 @@
 import redis
 
-from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
 
 
 @check("redis-ping", points=1, title="The Redis server answers PING")
-def test_redis_ping(grading: GradingContext, runtime: None, redis_client: redis.Redis, outcome: Outcome) -> None:
+def test_redis_ping(grading: GradingContext, redis_client: redis.Redis, outcome: Outcome) -> None:
     try:
         probes.wait_for_ping(redis_client, timeout=grading.ready_timeout)
     except redis.AuthenticationError:

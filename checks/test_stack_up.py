@@ -1,6 +1,5 @@
 import pytest
 
-from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
 from grader.model import ComposeModel
@@ -18,7 +17,7 @@ def _evidence(stack: Stack, name: str) -> str:
 
 
 @check("stack-up", points=2, title="Every service builds, starts and keeps running")
-def test_stack_up(grading: GradingContext, runtime: None, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
+def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
     if stack is None:
         pytest.skip("live mode: the grader did not boot the stack")
     broken = {name: state.problem for name, state in stack.services.items() if state.problem}

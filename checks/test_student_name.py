@@ -1,6 +1,5 @@
 import redis
 
-from checks._runtime import runtime  # noqa: F401 - a fixture
 from grader import probes
 from grader.checking import Outcome, check, fail
 from grader.context import GradingContext
@@ -18,8 +17,7 @@ def _normalise(name: str) -> str:
 
 
 @check("student-name", points=2, title="Key student_name holds your name")
-def test_student_name(grading: GradingContext, runtime: None, redis_client: redis.Redis, expect,
-                      outcome: Outcome) -> None:
+def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect, outcome: Outcome) -> None:
     key = expect.key
     hint = SAVE_HINT.format(key=key)
     try:
@@ -31,7 +29,7 @@ def test_student_name(grading: GradingContext, runtime: None, redis_client: redi
              found="NOAUTH Authentication required", hint="Remove the Redis password.")
     except redis.RedisError as exc:
         fail(f"Redis could not be asked for `{key}`.", expected=f"the key `{key}`", found=str(exc), hint=hint)
-    problem = grading.dump_problem or (grading.stack.dump_problem if grading.stack else None)
+    problem = grading.dump_problem
     if kind == "none":
         if problem:  # the file was there but not loaded: say why, first
             fail(f"The key `{key}` does not exist in Redis, because the grader did not load "

@@ -354,7 +354,7 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
                 roster: Roster | str | os.PathLike[str] | None = None, regrade: bool = False,
                 rubric: Rubric | None = None, on_event: Callable[[BatchEvent], None] | None = None, *,
                 mode: str = "auto", archive_limits: ArchiveLimits = ArchiveLimits(),
-                title: str | None = None) -> BatchResult:
+                title: str | None = None, queue: str | None = None) -> BatchResult:
     """Grade every submission in ``folder``; write the reports, index.html, grades.csv and results.json to ``out``."""
     if mode not in ("auto", "static"):
         raise ValueError("batch mode must be 'auto' or 'static'")
@@ -369,7 +369,8 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
     submissions = discover(folder, exclude=(out,))
     assignment = roster.assign([submission.id for submission in submissions]) if roster else None
     students = assignment.students if assignment else {}
-    effective, notice = _effective_mode(mode)
+    # With a queue, the workers' engines grade: this machine needs none.
+    effective, notice = ("full" if mode == "auto" else "static", None) if queue else _effective_mode(mode)
     previous = _previous(out)
     if notice:
         emit(BatchEvent("notice", phase=notice))
@@ -420,7 +421,11 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
         result.graded.append(name)
         emit(BatchEvent("done", name, entry=entry, done=len(finished), total=total))
 
-    if tasks:
+    if tasks and queue:
+        from grader.queue import run_on_queue
+
+        run_on_queue(queue, tasks, result, collect, emit, meta, total)
+    elif tasks:
         _run_pool(tasks, result, collect, emit, out, entries_now, total)
     for task in tasks:  # stopped before grading: keep the last grade there was, if any
         before = previous.get(task.submission.source_name)

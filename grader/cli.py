@@ -135,6 +135,22 @@ def dump(path: Path, service: str) -> None:
 
 
 @main.command()
+@click.option("--broker", required=True, metavar="URL", help="Redis broker, e.g. redis://:PASSWORD@HOST:6379/0.")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None,
+              help="Gradings at once on this host [default: what it can hold].")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(broker: str, concurrency: int | None, loglevel: str) -> None:
+    """Grade submissions from a `grader batch --queue` with this host's Docker engine."""
+    from grader.batch import default_jobs
+    from grader.queue import QueueError, run_worker
+
+    try:
+        run_worker(broker, concurrency or default_jobs(), loglevel)
+    except QueueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@main.command()
 @click.option("--all", "remove_all", is_flag=True, help="Also remove what gradings still running own.")
 def clean(remove_all: bool) -> None:
     """Remove the containers, volumes, networks and images of gradings that were killed.
@@ -142,29 +158,18 @@ def clean(remove_all: bool) -> None:
     Resources of gradings still running on this host are kept unless --all is given;
     nothing without the grader's label is ever touched.
     """
-    from grader import docker
-    from grader.bootfile import LABEL, OWNER_LABEL
-    from grader.submission import remove_stale_workspaces
+    from grader.cleanup import clean as clean_up
 
     try:
-        removed = docker.remove_labelled(LABEL, keep=lambda labels: not remove_all and _owner_alive(labels.get(OWNER_LABEL)))
+        cleaned = clean_up(remove_all)
     except EnvironmentProblem as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    folders = remove_stale_workspaces()
-    total = sum(len(ids) for ids in removed.values())
-    click.echo(", ".join(f"{len(ids)} {kind}(s)" for kind, ids in removed.items())
-               + f" removed ({total} in all); {len(folders)} stale work folder(s) removed")
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """True when the grading that made a resource is still running on this host."""
-    import socket
-
-    from grader.submission import process_alive
-
-    host, _, pid = (owner or "").rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and process_alive(int(pid))
+    click.echo(", ".join(f"{len(ids)} {kind}(s)" for kind, ids in cleaned.removed.items())
+               + f" removed ({cleaned.total} in all); {len(cleaned.folders)} stale work folder(s) removed")
+    if cleaned.kept_elsewhere:
+        click.echo(f"{cleaned.kept_elsewhere} resource(s) of gradings in other containers or hosts were kept; "
+                   "--all removes them too")
 
 
 from grader.cli_batch import batch, report  # noqa: E402 - the commands need main defined first

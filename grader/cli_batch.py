@@ -24,6 +24,7 @@ from rich.text import Text
 
 from grader import gradebook
 from grader.batch import BatchEvent, BatchResult, default_jobs, grade_batch
+from grader.errors import GraderError
 from grader.roster import Roster, RosterError
 from grader.rubric import RubricError, load_rubric
 
@@ -268,17 +269,27 @@ def print_distribution(console: Console, scores: list[float], maximum: float) ->
 @click.option("--regrade", is_flag=True, help="Grade every submission again, even those unchanged since results.json.")
 @click.option("--rubric", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file.")
 @click.option("--static", "static", is_flag=True, help="Static checks only; needs no Docker engine.")
+@click.option("--queue", metavar="URL", help="Send the submissions to Celery workers on this Redis broker "
+              "(redis://[:PASSWORD@]HOST:6379/0) instead of grading here.")
 @click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
 def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
-          static: bool, junit_path: str | None, markdown_path: str | None, gradescope_dir: str | None) -> None:
+          static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
+          gradescope_dir: str | None) -> None:
     """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
     console = Console()
     try:
         rubric_config = load_rubric(rubric)
         class_roster = Roster.load(roster) if roster else None
+        if queue:
+            from grader.queue import make_app, rubric_to_dict
+
+            make_app(queue).close()          # refuses what is not a Redis URL
+            rubric_to_dict(rubric_config)    # refuses what cannot travel to workers
     except (RubricError, RosterError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except GraderError as exc:
         raise click.UsageError(str(exc)) from exc
     _Terminated.install()
     jobs = jobs or default_jobs()
@@ -288,7 +299,8 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
     try:
         with view:
             result: BatchResult = grade_batch(folder, out, jobs=jobs, roster=class_roster, regrade=regrade,
-                                              rubric=rubric_config, on_event=view, mode="static" if static else "auto")
+                                              rubric=rubric_config, on_event=view, mode="static" if static else "auto",
+                                              queue=queue)
     except KeyboardInterrupt:  # a second stop after the results were written
         console.print("[yellow]Stopped.[/yellow]")
         sys.exit(EXIT_SIGTERM if _Terminated.flag else EXIT_SIGINT)

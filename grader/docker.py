@@ -77,6 +77,9 @@ def labelled(kind: str, label: str) -> dict[str, dict[str, str]]:
     listing = {
         "container": ("ps", "-a"), "volume": ("volume", "ls"), "network": ("network", "ls"), "image": ("image", "ls"),
     }[kind]
+    if kind == "image":  # `docker image ls` cannot print labels: ask inspect
+        ids = ids_with_label("image", label)
+        return {info["Id"]: (info.get("Config") or {}).get("Labels") or {} for info in inspect(ids, "image")}
     result = _docker(*listing, "--filter", f"label={label}", "--format", "{{json .}}")
     found = {}
     for line in result.stdout.splitlines():

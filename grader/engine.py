@@ -38,13 +38,12 @@ from grader.plugin import DEFAULT_ORDER, GraderPlugin
 from grader.results import CheckResult, GradeResult
 from grader.rubric import Rubric
 from grader.stack import Stack, dump_json
-from grader.submission import find_dump, workspace
+from grader.submission import dump_problem, find_dump, workspace
 from grader.version import __version__
 
 MODES = ("auto", "full", "static", "live")
 # `docker compose config` itself reads these files, so it must not run while any is refused.
 READS_OUTSIDE = frozenset({"file-outside", "file-unchecked", "symlink-outside"})
-MAX_DUMP_BYTES = 64 * 1024 * 1024
 
 NO_ENGINE_NOTICE = (
     "No Docker engine is reachable here, so only the static checks ran and the runtime checks are skipped. "
@@ -125,6 +124,8 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         context.policy = policy.evaluate(documents, context.model.config, space.source_copy, allowed)
     except ComposeLoadError as exc:
         context.load_error = exc
+        if not context.policy:  # e.g. the Compose file is a symlink leading outside: name the rule
+            context.policy = policy.evaluate([], None, space.source_copy, context.rubric.allowed_policy_rules)
     except EnvironmentProblem as exc:
         context.environment_error = exc
     _resolve_mode(context)
@@ -168,29 +169,13 @@ def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Ite
 
 
 def _dump(context: GradingContext) -> Path | None:
-    """The dump.rdb to load, after checking it is a real, regular RDB file."""
+    """The dump.rdb nearest the root, when it is one the grader will load (else say why not)."""
     found = find_dump(context.workspace.source_copy)
     if found is None:
         return None
-    name = context.workspace.relative(found)
-    context.dump_file = name
-    if found.is_symlink():
-        context.dump_problem = f"{name} is a symbolic link; the grader loads only a real file."
-        return None
-    try:
-        size = found.stat().st_size
-        with found.open("rb") as handle:
-            magic = handle.read(9)
-    except OSError as exc:
-        context.dump_problem = f"{name} cannot be read ({exc.strerror})."
-        return None
-    if size > MAX_DUMP_BYTES:
-        context.dump_problem = f"{name} is larger than {MAX_DUMP_BYTES // 2**20} MiB."
-        return None
-    if not (magic.startswith(b"REDIS") and magic[5:9].isdigit()):
-        context.dump_problem = f"{name} is not a Redis data file (it does not start with the RDB header)."
-        return None
-    return found
+    context.dump_file = context.workspace.relative(found)
+    context.dump_problem = dump_problem(found, context.dump_file)
+    return None if context.dump_problem else found
 
 
 def _run_checks(context: GradingContext, plugin: GraderPlugin) -> int:

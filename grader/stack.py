@@ -20,7 +20,6 @@ from grader.compose import ComposeProject
 from grader.errors import CommandError, CommandTimeout, DockerUnavailable
 from grader.probes import Listener, parse_listeners
 from grader.rubric import Limits
-from grader.submission import dump_problem
 
 LOG_TAIL_LINES = 40
 
@@ -77,7 +76,6 @@ class Stack:
         self.services = {name: ServiceState(name) for name in plan.config.get("services", {})}
         self.booted = False
         self.boot_error: CommandError | None = None
-        self.dump_problem: str | None = None  # why dump.rdb was not loaded, when it was not
         self._orphan_volumes: set[str] = set()
         self.teardown_problems: list[str] = []
         self.grader_container: str | None = None  # set when the grader itself runs in a container
@@ -138,16 +136,16 @@ class Stack:
             return None
         if not os.path.isdir(context):
             return (f"the build context folder {self._shown(context)} does not exist",
-                    f"Point `build:` of `{name}` at the folder that holds its Dockerfile (usually `.`), "
-                    "and submit that folder.")
+                    (f"Point `build:` of `{name}` at the folder that holds its Dockerfile (usually `.`), "
+                     "and submit that folder."))
         dockerfile = build.get("dockerfile") or "Dockerfile"
         if build.get("dockerfile_inline") or not isinstance(dockerfile, str):
             return None
         path = dockerfile if os.path.isabs(dockerfile) else os.path.join(context, dockerfile)
         if not os.path.isfile(path):
             return (f"there is no {self._shown(path)} (the Dockerfile the build needs)",
-                    f"Add the Dockerfile of `{name}` to your submission (named exactly `Dockerfile`), "
-                    "or set `build: {dockerfile: ...}` to its name.")
+                    (f"Add the Dockerfile of `{name}` to your submission (named exactly `Dockerfile`), "
+                     "or set `build: {dockerfile: ...}` to its name."))
         return None
 
     def _shown(self, path: str) -> str:
@@ -162,10 +160,7 @@ class Stack:
     def _load_dump(self, startable: list[str]) -> None:
         if not self.dump or self.dump[0] not in startable:
             return
-        service, path = self.dump
-        self.dump_problem = dump_problem(path, path.name)
-        if self.dump_problem:
-            return  # Redis would refuse to start on it: start without it, and say why
+        service, path = self.dump  # checked by the engine (submission.dump_problem) before it got here
         try:
             self.project.run("create", "--no-build", service, timeout=self.limits.boot_timeout_s)
             self.project.run("cp", str(path), f"{service}:/data/dump.rdb", timeout=60)

@@ -102,7 +102,17 @@ def _copy_tree(source: Path, target: Path, limits: CopyLimits) -> list[str]:
     skipped: list[str] = []
     count = 0
     total = 0
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=False, onerror=None):
+
+    def unlistable(error: OSError) -> None:  # a folder that cannot be listed is left out, and said so
+        where = Path(error.filename or "?")
+        try:
+            shown = where.relative_to(source).as_posix()
+        except ValueError:
+            shown = where.name
+        reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
+        skipped.append(f"{shown} ({reason})")
+
+    for dirpath, dirnames, filenames in os.walk(source, followlinks=False, onerror=unlistable):
         here = Path(dirpath)
         relative = here.relative_to(source)
         (target / relative).mkdir(parents=True, exist_ok=True)

@@ -131,15 +131,19 @@ def _check_structure(text: str, display_name: str, limits: YamlLimits) -> None:
 
     Each node's expanded size (counting what aliases would expand to) is tracked per anchor,
     so a billion-laughs file is refused after reading a few events, without expanding anything.
+    ``total`` counts every node of the expanded document once.
     """
     anchor_sizes: dict[str, int] = {}
-    stack: list[list[Any]] = []  # [anchor, expanded node count]
+    stack: list[list[Any]] = []  # [anchor, expanded size of the collection so far, itself included]
     total = 0
+    aliases = False
     yaml = YAML(typ="safe", pure=True)
     try:
         for event in yaml.parse(text):
             if isinstance(event, AliasEvent):
+                aliases = True
                 size = anchor_sizes.get(event.anchor, 1)
+                total += size
             elif isinstance(event, CollectionStartEvent):
                 stack.append([event.anchor, 1])
                 if len(stack) > limits.max_depth:
@@ -154,23 +158,26 @@ def _check_structure(text: str, display_name: str, limits: YamlLimits) -> None:
                 anchor, size = stack.pop()
                 if anchor:
                     anchor_sizes[anchor] = size
+                total += 1  # the collection itself: its items were counted as they came
             elif isinstance(event, NodeEvent):  # scalar
                 size = 1
+                total += 1
                 if event.anchor:
                     anchor_sizes[event.anchor] = 1
             else:
                 continue
-            total += size
             if stack:
                 stack[-1][1] += size
             if total > limits.max_expanded_nodes or (stack and stack[-1][1] > limits.max_expanded_nodes):
                 line = event.start_mark.line + 1
-                raise ComposeLoadError(
-                    f"{display_name} expands to more than {limits.max_expanded_nodes:,} YAML nodes through aliases "
-                    "(an 'alias bomb'); the grader refuses it.",
-                    location=Location(display_name, line),
-                    hint="Use YAML anchors (&name) and aliases (*name) sparingly, or write the values out.",
-                )
+                if aliases:
+                    message = (f"{display_name} expands to more than {limits.max_expanded_nodes:,} YAML nodes through "
+                               "aliases (an 'alias bomb'); the grader refuses it.")
+                    hint = "Use YAML anchors (&name) and aliases (*name) sparingly, or write the values out."
+                else:
+                    message = f"{display_name} holds more than {limits.max_expanded_nodes:,} YAML values; the grader refuses it."
+                    hint = "A Compose file for this assignment holds a few dozen values. Check that you submitted the right file."
+                raise ComposeLoadError(message, location=Location(display_name, line), hint=hint)
     except MarkedYAMLError as exc:
         raise _syntax_error(exc, display_name) from exc
     except YAMLError as exc:

@@ -392,11 +392,6 @@ def test_read_errors_are_skipped_and_listed(tmp_path: Path, monkeypatch: pytest.
         assert ws.compose_file is not None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: _copy_tree walks with os.walk(onerror=None), so a sub-folder that cannot be listed (permission "
-    "denied for a non-root grader) is silently dropped from the copy and never appears in skipped_files; "
-    "the student then sees a confusing build failure instead of 'app (permission denied)'"
-))
 def test_unlistable_folder_is_skipped_and_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulates a chmod 000 folder (root can list it anyway) by refusing to list it."""
     source = tmp_path / "s"
