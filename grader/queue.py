@@ -250,17 +250,36 @@ def send_or_reuse(app: Celery, name: str, tid: str, payload_factory: Callable[[]
     return "sent"
 
 
-def poll(app: Celery, queued: QueuedTask) -> tuple[str, dict[str, Any] | None]:
-    """('done', entry) | ('failed', error) | ('started', None) | ('queued', None)."""
-    result = app.AsyncResult(queued.task_id)
-    state = result.state
-    if state == "SUCCESS":
-        return "done", result.result
-    if state in ("FAILURE", "REVOKED", "REJECTED"):
-        return "failed", {"error": f"the worker could not grade it: {result.result!r}"}
-    if state == "STARTED":
-        info = result.info if isinstance(result.info, dict) else {}
-        queued.worker = info.get("worker") or queued.worker
+def poll_all(app: Celery, waiting: list[QueuedTask], chunk: int = 500) -> dict[str, tuple[str, Any]]:
+    """The state of every waiting task in a few MGETs (not one round trip per task: at 10,000
+    submissions, per-task polling would be the coordinator's bottleneck).
+
+    Per task name: ('done', entry) | ('failed', {'error'}) | ('started', None) | ('queued', None).
+    """
+    states: dict[str, tuple[str, Any]] = {}
+    client = app.backend.client
+    for start in range(0, len(waiting), chunk):
+        part = waiting[start:start + chunk]
+        raw = client.mget([app.backend.get_key_for_task(queued.task_id) for queued in part])
+        for queued, value in zip(part, raw):
+            meta = app.backend.decode_result(value) if value else {"status": "PENDING"}
+            states[queued.name] = _state(queued, meta)
+    return states
+
+
+def _state(queued: QueuedTask, meta: dict[str, Any]) -> tuple[str, Any]:
+    status, result = meta.get("status"), meta.get("result")
+    if status == "SUCCESS" and isinstance(result, dict):
+        return "done", result
+    if status in ("FAILURE", "REVOKED", "REJECTED"):
+        reason = result.get("exc_message") if isinstance(result, dict) else result
+        if isinstance(reason, (list, tuple)):
+            reason = " ".join(map(str, reason))
+        return "failed", {"error": f"the worker could not grade it: {reason}"}
+    if status == "STARTED":
+        info = result if isinstance(result, dict) else {}
+        queued.worker = info.get("worker") or (f"{info['hostname']}:{info.get('pid')}" if info.get("hostname")
+                                               else queued.worker)
         if queued.started_at is None:
             queued.started_at = time.monotonic()
         return "started", None
@@ -303,10 +322,12 @@ def run_on_queue(broker_url: str, tasks: list[Any], result: Any, collect: Callab
         limit = wait_limit_s if wait_limit_s is not None else max(3600.0, 4 * task_limit(tasks[0].rubric))
         deadline = time.monotonic() + limit
         while waiting:
+            workers_before = {name: queued.worker for name, queued in waiting.items()}
+            states = poll_all(app, list(waiting.values()))
             for name, queued in list(waiting.items()):
                 task = by_name[name]
-                worker_before = queued.worker
-                state, data = poll(app, queued)
+                worker_before = workers_before[name]
+                state, data = states[name]
                 if state == "done":
                     entry = dict(data)
                     meta[name]["worker"] = entry.pop("worker", queued.worker)
