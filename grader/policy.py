@@ -741,21 +741,27 @@ class _Checker:
 
     # -- top-level resources
 
+    def _external_and_driver(self, resource: Mapping, subject: str, here: tuple[str, str], kind: str,
+                             default_driver: str, external_message: str, driver_message: str) -> None:
+        """A top-level volume or network: refused when external, or when it uses another driver."""
+        external = resource.get("external")
+        if _is_true(external) or isinstance(external, Mapping):
+            self.add(f"external-{kind}", subject, None, here, self.kline(resource, "external"), external_message)
+        driver = resource.get("driver")
+        if isinstance(driver, str) and driver.strip() and driver.strip() != default_driver \
+                and not self.deferred(driver):
+            self.add(f"{kind}-driver", subject, "driver", here, self.kline(resource, "driver"),
+                     driver_message.replace("{driver}", _short(driver, 40)))
+
     def volume(self, name: str, volume: Any) -> None:
         if not isinstance(volume, Mapping):
             return
-        subject = f"volume:{name}"
-        here = ("volumes", name)
-        external = volume.get("external")
-        if _is_true(external) or isinstance(external, Mapping):
-            self.add("external-volume", subject, None, here, self.kline(volume, "external"),
-                     f"volume '{name}' is declared external: true, which attaches a volume that exists outside this "
-                     "project (possibly the grader's or another submission's data); let Compose create it.")
-        driver = volume.get("driver")
-        if isinstance(driver, str) and driver.strip() and driver.strip() != "local" and not self.deferred(driver):
-            self.add("volume-driver", subject, "driver", here, self.kline(volume, "driver"),
-                     f"volume '{name}' uses the volume driver '{_short(driver, 40)}'; only the default local driver "
-                     "is allowed.")
+        subject, here = f"volume:{name}", ("volumes", name)
+        self._external_and_driver(
+            volume, subject, here, "volume", "local",
+            f"volume '{name}' is declared external: true, which attaches a volume that exists outside this "
+            "project (possibly the grader's or another submission's data); let Compose create it.",
+            f"volume '{name}' uses the volume driver '{{driver}}'; only the default local driver is allowed.")
         opts = volume.get("driver_opts")
         if isinstance(opts, Mapping) and opts:
             values = {_name(k).strip().lower(): v for k, v in _items(opts)}
@@ -773,18 +779,13 @@ class _Checker:
     def network(self, name: str, network: Any) -> None:
         if not isinstance(network, Mapping):
             return
-        subject = f"network:{name}"
-        here = ("networks", name)
-        external = network.get("external")
-        if _is_true(external) or isinstance(external, Mapping):
-            self.add("external-network", subject, None, here, self.kline(network, "external"),
-                     f"network '{name}' is declared external: true, which attaches the containers to a network "
-                     "outside this project (such as the host network or another submission's); let Compose create it.")
-        driver = network.get("driver")
-        if isinstance(driver, str) and driver.strip() and driver.strip() != "bridge" and not self.deferred(driver):
-            self.add("network-driver", subject, "driver", here, self.kline(network, "driver"),
-                     f"network '{name}' uses the network driver '{_short(driver, 40)}' (e.g. host, macvlan, ipvlan "
-                     "put containers on the host's network); only bridge networks are allowed.")
+        subject, here = f"network:{name}", ("networks", name)
+        self._external_and_driver(
+            network, subject, here, "network", "bridge",
+            f"network '{name}' is declared external: true, which attaches the containers to a network "
+            "outside this project (such as the host network or another submission's); let Compose create it.",
+            f"network '{name}' uses the network driver '{{driver}}' (e.g. host, macvlan, ipvlan "
+            "put containers on the host's network); only bridge networks are allowed.")
         opts = network.get("driver_opts")
         if isinstance(opts, Mapping) and opts:
             self.add("network-driver", subject, "driver_opts", here, self.kline(network, "driver_opts"),

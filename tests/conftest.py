@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_submissions"
@@ -50,3 +56,54 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 BASELINE = pytest.StashKey[dict]()
+
+
+# Shared servers and browsers ----------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+REDIS_SERVER = shutil.which("redis-server")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright (no browser download: the system one)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: cannot run browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def redis_server(folder: Path, password: str | None = None) -> Iterator[int]:
+    """A real redis-server on a free loopback port, stopped afterwards; yields the port."""
+    if REDIS_SERVER is None:
+        pytest.skip("needs the redis-server binary (scripts/setup-env.sh installs it)")
+    port = free_port()
+    auth = ["--requirepass", password] if password else []
+    server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--dir", str(folder), *auth], stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port, password=password)
+    try:
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)

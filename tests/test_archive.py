@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.archive import ArchiveError, ArchiveLimits, extract_archive, extracted, inspect_archive
+from grader.archive import (
+    ArchiveError,
+    ArchiveLimits,
+    extract_archive,
+    extracted,
+    inspect_archive,
+)
 from grader.submission import WORKSPACE_PREFIX
 
 

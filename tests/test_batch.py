@@ -20,7 +20,14 @@ import pytest
 from ruamel.yaml import YAML
 
 from grader import gradebook
-from grader.batch import Submission, content_hash, default_jobs, discover, grade_batch, not_graded
+from grader.batch import (
+    Submission,
+    content_hash,
+    default_jobs,
+    discover,
+    grade_batch,
+    not_graded,
+)
 from grader.rubric import Rubric
 from tests.conftest import GRADER_LABEL, SAMPLES
 

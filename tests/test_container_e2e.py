@@ -16,7 +16,7 @@ from tests.test_samples_e2e import EXPECTED
 
 pytestmark = pytest.mark.docker
 PROJECT = "grader-selftest"
-IMAGE = "compose-grader:local"
+IMAGE = f"compose-grader:selftest-{os.getpid()}"  # its own tag: removed after, whatever existed
 
 
 def compose(*args: str, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
@@ -27,8 +27,7 @@ def compose(*args: str, env: dict[str, str], timeout: float = 1800) -> subproces
 def test_grader_image_grades_the_samples_like_the_host(docker_engine, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     reports.mkdir()
-    env = {"SUBMISSIONS": str(SAMPLES), "REPORTS": str(reports)}
-    had_image = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode == 0
+    env = {"SUBMISSIONS": str(SAMPLES), "REPORTS": str(reports), "GRADER_IMAGE": IMAGE}
     try:
         built = compose("build", env=env)
         assert built.returncode == 0, built.stderr[-3000:]
@@ -36,8 +35,7 @@ def test_grader_image_grades_the_samples_like_the_host(docker_engine, tmp_path: 
         assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     finally:
         compose("down", "--remove-orphans", env=env, timeout=120)
-        if not had_image:
-            subprocess.run(["docker", "image", "rm", "-f", IMAGE], capture_output=True)
+        subprocess.run(["docker", "image", "rm", "-f", IMAGE], capture_output=True)
     entries = {entry["submission"]: entry for entry in json.loads((reports / "results.json").read_text())}
     for name, expected in EXPECTED.items():
         got = {check["id"]: check["status"] for check in entries[submission_id(name)]["checks"]}

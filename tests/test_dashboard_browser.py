@@ -23,7 +23,6 @@ from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT_DIR = REPO_ROOT / "reports" / "screenshots"
 POINTS = {"compose-file": 1, "redis-image": 2, "redis-port": 2, "named-volume": 2, "stack-up": 2,
@@ -72,18 +71,6 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
     return out, data
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: cannot run browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

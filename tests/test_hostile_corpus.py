@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from grader.policy import RULES
+from grader.submission import process_alive
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = REPO / "tests" / "hostile"
@@ -163,14 +164,6 @@ def _labels(kind: str, key: str) -> dict[str, str]:
         return {}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def leaked_since(before: dict[str, set[tuple[str, str]]], our_pids: set[int]) -> list[str]:
@@ -183,7 +176,7 @@ def leaked_since(before: dict[str, set[tuple[str, str]]], our_pids: set[int]) ->
             owner = _labels(kind, key).get(OWNER_LABEL, "")
             owner_host, _, owner_pid = owner.rpartition(":")
             foreign_and_running = (owner_host == host and owner_pid.isdigit() and int(owner_pid) not in our_pids
-                                   and _alive(int(owner_pid)))
+                                   and process_alive(int(owner_pid)))
             if not foreign_and_running:
                 leaks.append(f"{kind} {name} (owner {owner or 'unlabelled'})")
     return leaks

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,37 +13,18 @@ import redis
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import SAMPLES
+from tests.conftest import REDIS_SERVER, SAMPLES, free_port, redis_server
 
-REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="needs the redis-server binary (scripts/setup-env.sh)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-                                "--save", ""], stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
+    with redis_server(tmp_path) as port:
+        client = redis.Redis(port=port)
         client.set("student_name", "Grace Hopper")
-        yield f"redis://127.0.0.1:{port}"
-    finally:
         client.close()
-        process.terminate()
-        process.wait(timeout=10)
+        yield f"redis://127.0.0.1:{port}"
 
 
 def serve(app: Flask) -> tuple[str, callable]:

@@ -2,8 +2,6 @@
 check in one of the four statuses and no exception escapes."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML

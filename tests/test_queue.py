@@ -14,18 +14,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from grader.bootfile import OWNER_LABEL
 from grader.queue import (
-    PayloadRefused, QueueError, check_payload, make_app, make_payload, rubric_from_dict, rubric_to_dict, zip_folder,
+    PayloadRefused,
+    QueueError,
+    check_payload,
+    make_app,
+    make_payload,
+    rubric_from_dict,
+    rubric_to_dict,
+    zip_folder,
 )
 from grader.rubric import Rubric, load_rubric
-from tests.conftest import REPO, SAMPLES, docker_lines
+from tests.conftest import REPO, SAMPLES, docker_lines, redis_server
 from tests.test_batch_samples import submission_id
 from tests.test_samples_e2e import EXPECTED
 
-REDIS_SERVER = shutil.which("redis-server")
 PASSWORD = "s3cret-broker-pass"
 
 
@@ -69,32 +74,10 @@ def test_only_redis_urls() -> None:
 
 # End to end ------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[str]:
-    if REDIS_SERVER is None:
-        pytest.skip("needs redis-server (scripts/setup-env.sh installs it)")
-    port = free_port()
-    server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--requirepass", PASSWORD, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port, password=PASSWORD)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
+    with redis_server(tmp_path, PASSWORD) as port:
         yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        server.terminate()
-        server.wait(timeout=10)
 
 
 class Workers:

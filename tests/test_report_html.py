@@ -243,7 +243,7 @@ def test_student_strings_are_escaped():
         checks=checks,
         notice=f"notice {XSS}",
         compose_file=f"c{XSS}.yml",
-        services={"redis": f"r{XSS}", "web": f'w" onmouseover="alert(1)'},
+        services={"redis": f"r{XSS}", "web": 'w" onmouseover="alert(1)'},
         policy=policy,
         grader_version=f"v{XSS}",
         started_at=f"t{XSS}",

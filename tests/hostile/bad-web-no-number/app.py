@@ -1,6 +1,5 @@
-from flask import Flask
 import redis
-
+from flask import Flask
 
 app = Flask(__name__)
 r = redis.Redis(host="redis", port=6379, decode_responses=True)
