@@ -46,7 +46,8 @@ def snapshot() -> dict[str, set[str]]:
     return {
         "containers": docker_lines("ps", "-aq"),
         "volumes": docker_lines("volume", "ls", "-q"),
-        "networks": docker_lines("network", "ls", "-q"),
+        # Custom networks only: the built-in bridge gets a new id whenever dockerd restarts.
+        "networks": docker_lines("network", "ls", "-q", "--filter", "type=custom"),
         "images": docker_lines("image", "ls", "-aq"),
     }
 
