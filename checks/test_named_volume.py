@@ -14,7 +14,8 @@ def test_named_volume(compose: ComposeModel, redis_service: str | None, expect, 
     location = compose.locate(redis_service, "volumes") if mounts else compose.service_line(redis_service)
     at_path = [m for m in mounts if str(m.get("target", "")).rstrip("/") == path.rstrip("/")]
     if not at_path:
-        found = ", ".join(f"{m.get('source') or '(anonymous)'} at {m.get('target')}" for m in mounts) or "no volumes"
+        found = ", ".join(f"{compose.shown_path(m.get('source')) if m.get('type') == 'bind' else m.get('source') or '(anonymous)'}"
+                          f" at {m.get('target')}" for m in mounts) or "no volumes"
         fail(f"Nothing is mounted at {path} in `{redis_service}`, where Redis keeps its data.",
              expected=f"a named volume mounted at {path}", found=found, location=location,
              hint=example if not mounts else f"Change the mount's container path to `{path}`: Redis writes its data there.")
@@ -22,7 +23,7 @@ def test_named_volume(compose: ComposeModel, redis_service: str | None, expect, 
     source = mount.get("source")
     if mount.get("type") == "bind":
         fail(f"{path} is a bind mount of a host folder, not a named volume.",
-             expected=f"a named volume, e.g. redis_data:{path}", found=f"bind mount {source}:{path}",
+             expected=f"a named volume, e.g. redis_data:{path}", found=f"bind mount {compose.shown_path(source)}:{path}",
              location=location, hint=example)
     if mount.get("type") != "volume" or not source:
         kind = "an anonymous volume" if mount.get("type") == "volume" else f"a {mount.get('type')} mount"

@@ -81,13 +81,19 @@ class ComposeProject:
     project_dir: Path
     files: tuple[Path, ...]
     env: Mapping[str, str] = field(default_factory=minimal_env)
+    profiles: tuple[str, ...] = ()     # ("*",): every service, whatever its profiles
+    env_file: Path | None = None       # instead of the project folder's .env
 
     def argv(self, *args: str) -> list[str]:
-        files: list[str] = []
+        options: list[str] = ["-p", self.name] if self.name else []
+        options += ["--project-directory", str(self.project_dir)]
         for path in self.files:
-            files += ["-f", str(path)]
-        name = ["-p", self.name] if self.name else []
-        return [*self.cli.base, *name, "--project-directory", str(self.project_dir), *files, *args]
+            options += ["-f", str(path)]
+        for profile in self.profiles:
+            options += ["--profile", profile]
+        if self.env_file is not None:
+            options += ["--env-file", str(self.env_file)]
+        return [*self.cli.base, *options, *args]
 
     def run(self, *args: str, timeout: float, check: bool = True) -> runner.Completed:
         return runner.run(self.argv(*args), timeout=timeout, env=self.env, cwd=self.project_dir, check=check)
@@ -97,5 +103,6 @@ class ComposeProject:
         result = self.run("config", "--format", "json", timeout=timeout)
         return json.loads(result.stdout)
 
-    def with_files(self, files: Sequence[Path]) -> ComposeProject:
-        return ComposeProject(self.cli, self.name, self.project_dir, tuple(files), self.env)
+    def with_files(self, files: Sequence[Path], *, env_file: Path | None = None) -> ComposeProject:
+        """The same project on other files (the boot file), with no profiles: it holds only what runs."""
+        return ComposeProject(self.cli, self.name, self.project_dir, tuple(files), self.env, (), env_file)

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from grader.errors import ComposeLoadError, GraderError
-from grader.model import ComposeModel
-from grader.results import PolicyViolation
+from grader.model import ComposeModel, is_redis_repository
+from grader.composefiles import ProjectFiles
+from grader.results import Ignored, PolicyViolation
 from grader.rubric import Rubric
 from grader.stack import Stack
 from grader.submission import Workspace
@@ -39,6 +40,8 @@ class GradingContext:
     dump_problem: str | None = None            # e.g. "dump.rdb is a symbolic link"
     dump_file: str | None = None
     boot_failure: GraderError | None = None
+    files: ProjectFiles | None = None          # the grader's reading of every file Compose reads
+    ignored: list[Ignored] = field(default_factory=list)  # what the boot file did not carry
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,6 +62,19 @@ class GradingContext:
         one the student already runs (live mode) either answers now or not at all."""
         limit = self.rubric.limits.check_timeout_s
         return min(3.0, limit) if self.mode == "live" else limit
+
+    def not_a_redis_image(self) -> str | None:
+        """Why the Redis service's server cannot earn Redis points: it builds its own image, or
+        its image is not a Redis image (the grader does not grade a server it did not start from
+        a Redis image); None when it runs a Redis image."""
+        service = self.model.service(self.redis_service) if self.model and self.redis_service else {}
+        if service.get("build"):
+            return (f"the Redis service '{self.redis_service}' builds its own image, so the grader awards no Redis "
+                    "runtime points to it (see redis-image)")
+        if not is_redis_repository(service.get("image")):
+            return (f"the Redis service '{self.redis_service}' does not run a Redis image, so the grader awards no "
+                    "Redis runtime points to it (see redis-image)")
+        return None
 
     def web_base_url(self) -> str | None:
         """Where the booted web service answers now (a restart gives it a new host port)."""

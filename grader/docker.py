@@ -1,6 +1,7 @@
 """The few plain `docker` commands the grader needs besides Compose."""
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +28,14 @@ def engine_version(timeout: float = 15) -> str:
             f"the Docker engine cannot be reached: {exc}", exc.argv, exc.returncode, exc.stdout, exc.stderr
         ) from exc
     return result.stdout.strip()
+
+
+@functools.lru_cache(maxsize=1)
+def reaches_by_published_ports() -> bool:
+    """Whether the grader must reach services through published loopback ports: where the engine
+    runs in a VM (Docker Desktop), container addresses cannot be reached from this machine."""
+    result = _docker("info", "--format", "{{.OperatingSystem}}", check=False, timeout=20)
+    return "docker desktop" in result.stdout.lower()
 
 
 def inspect(ids: Iterable[str], kind: str = "container") -> list[dict[str, Any]]:
@@ -105,6 +114,30 @@ def remove_labelled(label: str, keep: Callable[[dict[str, str]], bool] = lambda 
         remove(kind, ids)
         removed[kind] = ids
     return removed
+
+
+def remove_unused_images(ids: Iterable[str]) -> None:
+    """Remove each image unless something still uses it (a tag, a child image, a container)."""
+    for image in ids:
+        _docker("image", "rm", "--no-prune", image, check=False)
+
+
+def image_parent(tag: str) -> str | None:
+    """The image a (classic-builder) image was built on top of; None when unknown."""
+    result = _docker("image", "inspect", "--format", "{{.Parent}}", tag, check=False)
+    parent = result.stdout.strip()
+    return parent if result.returncode == 0 and parent.startswith("sha256:") else None
+
+
+def tag_image(image: str, tag: str) -> None:
+    _docker("tag", image, tag, check=False)
+
+
+def images_of(repository: str) -> list[tuple[str, str]]:
+    """(reference, created at) of every image of ``repository``, oldest first."""
+    result = _docker("image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}\t{{.CreatedAt}}", check=False)
+    rows = [tuple(line.split("\t", 1)) for line in result.stdout.splitlines() if "\t" in line]
+    return sorted(rows, key=lambda row: row[1])  # type: ignore[return-value]
 
 
 def connect_network(network: str, container: str) -> bool:

@@ -33,7 +33,8 @@ from grader.interrupts import (
     hold_signals_on_request,
     time_limit,
 )
-from grader.loading import load_documents, normalised_model
+from grader.loading import load_files, normalised_model
+from grader.model import locate
 from grader.plugin import DEFAULT_ORDER, GraderPlugin
 from grader.results import CheckResult, GradeResult
 from grader.rubric import Rubric
@@ -42,8 +43,6 @@ from grader.submission import dump_problem, find_dump, workspace
 from grader.version import __version__
 
 MODES = ("auto", "full", "static", "live")
-# `docker compose config` itself reads these files, so it must not run while any is refused.
-READS_OUTSIDE = frozenset({"file-outside", "file-unchecked", "symlink-outside"})
 
 NO_ENGINE_NOTICE = (
     "No Docker engine is reachable here, so only the static checks ran and the runtime checks are skipped. "
@@ -95,6 +94,7 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
         compose_file=context.compose_file,
         services={"redis": context.redis_service, "web": context.web_service},
         policy=context.policy,
+        ignored=(context.files.ignored if context.files else []) + context.ignored,
     )
 
 
@@ -110,22 +110,19 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
     run_id = uuid.uuid4().hex[:12]
     project = None
     try:
-        documents = load_documents(space)
-        context.compose_file = documents[0].display_name
-        allowed = context.rubric.allowed_policy_rules
-        context.policy = policy.evaluate(documents, None, space.source_copy, allowed)
-        if any(violation.rule in READS_OUTSIDE for violation in context.policy):
-            raise ComposeLoadError(
-                "The grader did not ask Compose to read this file: it refers to files outside the submission "
-                f"({context.policy[0]}).", location=context.policy[0].location,
-                hint="Keep every file the Compose file names inside your submission folder.")
-        project = ComposeProject(detect_cli(), f"grader-{run_id}", space.project_dir, tuple(d.path for d in documents))
-        context.model = normalised_model(project, documents, space)
-        context.policy = policy.evaluate(documents, context.model.config, space.source_copy, allowed)
+        files = context.files = load_files(space)
+        context.compose_file = files.main.display_name
+        project = ComposeProject(detect_cli(), f"grader-{run_id}", space.project_dir, tuple(files.files),
+                                 profiles=("*",))
+        context.model = normalised_model(project, files, space)
+        limits = context.rubric.limits
+        context.policy = policy.evaluate(context.model.config, files.documents, space.source_copy,
+                                         refusals=files.refusals, allowed=context.rubric.allowed_policy_rules,
+                                         max_services=limits.max_services, max_ports=limits.max_ports)
     except ComposeLoadError as exc:
         context.load_error = exc
-        if not context.policy:  # e.g. the Compose file is a symlink leading outside: name the rule
-            context.policy = policy.evaluate([], None, space.source_copy, context.rubric.allowed_policy_rules)
+        refusals = context.files.refusals if context.files else []
+        context.policy = [v for v in refusals if v.rule not in context.rubric.allowed_policy_rules]
     except EnvironmentProblem as exc:
         context.environment_error = exc
     _resolve_mode(context)
@@ -153,19 +150,36 @@ def _resolve_mode(context: GradingContext) -> None:
 
 @contextmanager
 def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Iterator[Stack]:
-    model, space = context.model, context.workspace
+    model, space, files = context.model, context.workspace, context.files
     probe_ports = {}
     if context.redis_service:
         probe_ports[context.redis_service] = context.rubric.expect.port
     if context.web_service:
         probe_ports[context.web_service] = model.web_port(context.web_service)
+    (space.root / "binds").mkdir(exist_ok=True)
     plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
-                     probe_ports=probe_ports)
+                     probe_ports=probe_ports, snapshot_root=space.root / "binds", services=list(model.services),
+                     written=written_keys(files.documents), published=docker.reaches_by_published_ports(),
+                     locate=lambda keypath: locate(files.documents, keypath))
+    context.ignored += list(plan.ignored)
     boot_file = dump_json(plan, space.root / "boot.json")
+    no_env = space.root / "boot.env"
+    no_env.write_text("")
     dump = _dump(context)
-    with Stack(project.with_files([boot_file]), plan, run_id=run_id, limits=context.rubric.limits,
-               dump=(context.redis_service, dump) if dump and context.redis_service else None) as stack:
+    with Stack(project.with_files([boot_file], env_file=no_env), plan, run_id=run_id, limits=context.rubric.limits,
+               dump=(context.redis_service, dump) if dump and context.redis_service else None,
+               scratch=space.root) as stack:
         yield stack
+
+
+def written_keys(documents: list) -> set[tuple[str, str]]:
+    """(service, key) for every key the student's files set on a service."""
+    keys = set()
+    for document in documents:
+        services = document.data.get("services") if isinstance(document.data, dict) else None
+        for name, service in (services or {}).items() if isinstance(services, dict) else []:
+            keys |= {(name, key) for key in service} if isinstance(service, dict) else set()
+    return keys
 
 
 def _dump(context: GradingContext) -> Path | None:

@@ -1,107 +1,130 @@
-"""Loading a submission's Compose files into a ComposeModel: raw YAML first (safely, with
-lines), then Compose's own normalised model from `docker compose config`."""
+"""Loading a submission: the grader's one reading of every file Compose reads (composefiles),
+then Compose's own normalised model of the files the grader wrote (`docker compose config`).
+
+When Compose rejects the files, its message is turned into one a student can act on: paths as
+the student knows them, and the location in the file that holds the problem (`.env:3`,
+`compose.override.yaml:5`, `redis.yaml:3`), mapped back from the grader's written file.
+"""
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from pathlib import Path
 
 from grader.compose import ComposeProject
+from grader.composefiles import ProjectFiles, read_project
 from grader.errors import CommandError, CommandTimeout, ComposeLoadError
-from grader.model import ComposeModel
-from grader.policy import resolve_inside
+from grader.model import ComposeModel, locate
 from grader.results import Location
-from grader.submission import Workspace, missing_compose_error
-from grader.yamlload import LoadedYaml, key_line, load_yaml
+from grader.submission import Workspace
 
-_DOTTED_PATH = re.compile(r"\b(services(?:\.[\w.-]+)?|volumes\.[\w.-]+|networks\.[\w.-]+)")
-_LINE = re.compile(r"line (\d+)")
+_DOTTED_PATH = re.compile(r"\b((?:services|volumes|networks|secrets|configs)(?:\.[\w.\[\]-]+)?)")
+_LINE = re.compile(r"\bline (\d+)")
 _PROPERTY = re.compile(r"additional propert(?:y|ies) '([^']+)'")
+_UNDEFINED = re.compile(r'service "([^"]+)" refers to undefined (volume|network|secret|config)')
+_QUOTED = re.compile(r"""['"`]([^'"`\n]{1,80})['"`]""")
+TOP_LEVEL_KEYS = ("version", "name", "include", "services", "networks", "volumes", "secrets", "configs", "models")
 
 
-def load_documents(workspace: Workspace) -> list[LoadedYaml]:
-    """The Compose file (and its override) as safe, line-numbered YAML.
-
-    A file that is a symbolic link is read only when the link stays inside the submission:
-    the grader never reads a file of the grading machine because a student linked to it.
-    """
-    if workspace.compose_file is None:
-        raise missing_compose_error(workspace.project_dir, workspace.source_copy)
-    files = [workspace.compose_file] + ([workspace.override_file] if workspace.override_file else [])
-    for path in files:
-        _refuse_link_outside(path, workspace)
-    return [load_yaml(path, workspace.relative(path)) for path in files]
+def load_files(workspace: Workspace) -> ProjectFiles:
+    """Read (and rewrite, in the private copy) every file Compose will read."""
+    return read_project(workspace)
 
 
-def _refuse_link_outside(path: Path, workspace: Workspace) -> None:
-    if not path.is_symlink():
-        return
-    if resolve_inside(str(path), workspace.source_copy) is not None:
-        return
-    name = workspace.relative(path)
-    try:
-        target = os.readlink(path)
-    except OSError:
-        target = "?"
-    raise ComposeLoadError(
-        f"{name} is a symbolic link to '{target}', which is outside the submission folder; "
-        "the grader does not follow links out of a submission.",
-        hint="Submit the Compose file itself, not a link to it.",
-    )
-
-
-def normalised_model(project: ComposeProject, documents: list[LoadedYaml], workspace: Workspace) -> ComposeModel:
-    """Ask Compose what the files mean; turn its complaints into a student-facing error."""
+def normalised_model(project: ComposeProject, files: ProjectFiles, workspace: Workspace) -> ComposeModel:
+    """Ask Compose what the grader's files mean; turn its complaints into a student-facing error."""
     try:
         config = project.config()
     except CommandTimeout as exc:
         raise ComposeLoadError("`docker compose config` did not finish in time on this file.") from exc
     except CommandError as exc:
-        raise compose_error(exc, documents, workspace) from exc
+        raise compose_error(exc, files, workspace) from exc
     except ValueError as exc:  # JSON
         raise ComposeLoadError(f"`docker compose config` printed something unexpected: {exc}") from exc
-    return ComposeModel(documents=documents, config=config)
+    return ComposeModel(documents=files.documents, config=config, order=files.service_order(), profiles=files.profiles,
+                        project_dir=str(workspace.project_dir), env_files=files.env_files)
 
 
-def compose_error(exc: CommandError, documents: list[LoadedYaml], workspace: Workspace) -> ComposeLoadError:
+def compose_error(exc: CommandError, files: ProjectFiles, workspace: Workspace) -> ComposeLoadError:
     lines = [line for line in exc.stderr.splitlines() if line.strip() and "level=warning" not in line]
     message = (lines[-1] if lines else str(exc)).strip()
-    message = _scrub_paths(message, workspace)
-    message = re.sub(r"^(error|Error|validating [^:]+:)\s*", "", message).strip()
-    location = _locate_message(message, documents)
+    display, message = _name_the_file(message, files, workspace)
+    message = re.sub(r"^(error|Error|validating [^:]+:|failed to (?:read|parse) [^:]+:)\s*", "", message).strip()
+    where, hint = _locate(message, display, files)
+    shown = f"{display}: {message}" if display and display not in message else message
     return ComposeLoadError(
-        f"Docker Compose rejects the file: {message}",
-        location=location,
-        hint="Run `docker compose config` in your folder to see the same error, then fix the named key.",
+        f"Docker Compose rejects the file: {shown}",
+        location=where,
+        hint=hint or "Run `docker compose config` in your folder to see the same error, then fix the named key.",
     )
 
 
-def _scrub_paths(message: str, workspace: Workspace) -> str:
-    """Paths as the student knows them: relative to the project folder, never the grader's temp folder."""
-    message = message.replace(str(workspace.project_dir) + "/", "").replace(str(workspace.source_copy) + "/", "")
+def _name_the_file(message: str, files: ProjectFiles, workspace: Workspace) -> tuple[str | None, str]:
+    """The file the message is about (as the student names it), and the message with every path
+    in the grader's copy replaced by the student's own."""
+    display = None
+    for real in sorted(files.written, key=len, reverse=True):
+        if real in message:
+            display = display or files.written[real].display_name
+            message = message.replace(real, files.written[real].display_name)
+    return display, scrub_paths(message, workspace)
+
+
+def scrub_paths(message: str, workspace: Workspace) -> str:
+    """Paths as the student knows them (./data), never the grader's temp folder."""
     root = re.escape(str(workspace.root))
-    return re.sub(root + r"[^\s\"':,]*", lambda m: os.path.relpath(m.group(0), workspace.project_dir), message)
+
+    def relative(match: re.Match[str]) -> str:
+        shown = os.path.relpath(match.group(0), workspace.project_dir)
+        return shown if shown.startswith("..") else "./" + shown if shown != "." else "."
+
+    return re.sub(root + r"[^\s\"':,]*", relative, message)
 
 
-def _locate_message(message: str, documents: list[LoadedYaml]) -> Location | None:
-    main = documents[0]
+def _locate(message: str, display: str | None, files: ProjectFiles) -> tuple[Location | None, str | None]:
+    documents = [d for d in files.documents if d.display_name == display] or files.documents
     line = _LINE.search(message)
-    if line:
-        return main.location(int(line.group(1)))
-    path = _DOTTED_PATH.search(message)
-    if not path:
-        return None
-    node, found = main.data, None
-    for part in path.group(1).split("."):
-        if isinstance(node, dict) and part in node:
-            found = key_line(node, part) or found
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            break
+    display = display or (files.main.display_name if files.documents else None)
+    if line and display:
+        written = next((w for w in files.written.values() if w.display_name == display), None)
+        source = written.source_line(int(line.group(1))) if written else None
+        if source:
+            return Location(display, source), None
+    undefined = _UNDEFINED.search(message)
+    if undefined:
+        found = locate(files.documents, ("services", undefined.group(1), undefined.group(2) + "s"))
+        if found:
+            return found, f"Declare it under the top-level `{undefined.group(2)}s:` key, or fix its name."
     prop = _PROPERTY.search(message)
-    if prop and isinstance(node, dict) and prop.group(1) in node:
-        found = key_line(node, prop.group(1)) or found
-    return main.location(found) if found else None
+    path = _DOTTED_PATH.search(message)
+    if prop and not path:
+        return _top_level_typo(prop.group(1), documents)
+    if path:
+        keys = [part for part in path.group(1).replace("[]", "").split(".") if part]
+        if prop:
+            keys.append(prop.group(1))
+        found = locate(documents, tuple(keys)) or locate(files.documents, tuple(keys))
+        if found:
+            return found, None
+    return _quoted_value(message, documents), None
 
+
+def _top_level_typo(key: str, documents: list) -> tuple[Location | None, str | None]:
+    where = locate(documents, (key,))
+    close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+    hint = f"`{key}:` is not a top-level key of a Compose file: did you mean `{close[0]}:`?" if close else \
+        f"`{key}:` is not a top-level key of a Compose file (those are {', '.join(TOP_LEVEL_KEYS[:7])})."
+    return where, hint
+
+
+def _quoted_value(message: str, documents: list) -> Location | None:
+    """Last resort: the line of the student's files that holds a value the message quotes."""
+    for token in _QUOTED.findall(message) + message.rsplit(": ", 1)[-1:]:
+        token = token.strip()
+        if len(token) < 2:
+            continue
+        for document in documents:
+            for number, text in enumerate(document.text.splitlines(), start=1):
+                if token in text and not text.lstrip().startswith("#"):
+                    return document.location(number)
+    return None

@@ -2,12 +2,14 @@
 Compose's own normalised model (for meaning), plus which service plays which role."""
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from grader import imageref
 from grader.results import Location
-from grader.yamlload import LoadedYaml, key_line, node_line
+from grader.yamlload import LoadedYaml, item_line, key_line
 
 REDIS_PORT = 6379
 WEB_PORT = 5000
@@ -15,68 +17,88 @@ WEB_PORT = 5000
 
 @dataclass
 class ComposeModel:
-    documents: list[LoadedYaml]   # the main file first, then an override file
-    config: dict[str, Any]        # `docker compose config --format json`
+    documents: list[LoadedYaml]   # every YAML document Compose read: the main files first
+    config: dict[str, Any]        # `docker compose config --format json`, every profile enabled
+    order: list[str] = field(default_factory=list)      # service names in the order the files name them
+    profiles: tuple[str, ...] = ()                       # the active profiles (COMPOSE_PROFILES)
+    project_dir: str | None = None                       # where relative paths resolve (the grader's copy)
+    env_files: list[Any] = field(default_factory=list)   # the .env files read (dotenv.EnvFile), project's first
+
+    def shown_path(self, path: Any) -> str:
+        """A path of the model as the student wrote it: ./data, never the grader's copy."""
+        text = str(path)
+        if self.project_dir and (text == self.project_dir or text.startswith(self.project_dir.rstrip("/") + "/")):
+            relative = os.path.relpath(text, self.project_dir)
+            return "." if relative == "." else f"./{relative}"
+        return text
+
+    def variable_behind(self, service: str, *keys: str) -> tuple[str, str] | None:
+        """(variable, where `.env` sets it) when the raw value at service → keys is written with a
+        variable that a `.env` file sets, e.g. `${REDIS_IMAGE:-redis:alpine}` and `.env:2`."""
+        for document in reversed(self.documents):
+            node: Any = document.data.get("services")
+            for key in (service, *keys):
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, str):
+                for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", node):
+                    for env in self.env_files:
+                        where = env.location(name)
+                        if where:
+                            return name, str(where)
+        return None
 
     @property
     def main(self) -> LoadedYaml:
         return self.documents[0]
 
     @property
-    def services(self) -> dict[str, dict[str, Any]]:
+    def all_services(self) -> dict[str, dict[str, Any]]:
+        """Every service, in the student's order, whatever its profiles."""
         services = self.config.get("services")
-        return services if isinstance(services, dict) else {}
+        services = services if isinstance(services, dict) else {}
+        ordered = [name for name in self.order if name in services] + sorted(set(services) - set(self.order))
+        return {name: services[name] for name in ordered}
+
+    @property
+    def services(self) -> dict[str, dict[str, Any]]:
+        """The services `docker compose up` starts (no profile, or an active one), in the student's order."""
+        return {name: svc for name, svc in self.all_services.items() if self.active(name)}
+
+    def active(self, name: str) -> bool:
+        profiles = self.all_services.get(name, {}).get("profiles") or []
+        return not profiles or "*" in self.profiles or any(p in self.profiles for p in profiles)
 
     def service(self, name: str | None) -> dict[str, Any]:
-        return self.services.get(name or "", {}) if name else {}
+        return self.all_services.get(name or "", {}) if name else {}
 
     @property
     def top_level_volumes(self) -> dict[str, Any]:
         volumes = self.config.get("volumes")
         return volumes if isinstance(volumes, dict) else {}
 
-    def locate(self, service: str | None, *keys: str) -> Location | None:
-        """Where service → keys is set: the deepest match; among equals, the last file (it wins in Compose)."""
-        best: tuple[int, Location] | None = None
-        for document in self.documents:
-            node: Any = document.data.get("services")
-            depth, line = 0, key_line(document.data, "services")
-            for key in ([service] if service else []) + list(keys):
-                if not isinstance(node, dict) or key not in node:
-                    break
-                depth, line = depth + 1, key_line(node, key) or line
-                node = node[key]
-            if line and depth and (best is None or depth >= best[0]):
-                best = (depth, document.location(line))
-        return best[1] if best else self.main.location(1)
+    def locate(self, service: str | None, *keys: Any) -> Location | None:
+        """Where service → keys is set (the deepest match; among equals, the last file, which wins)."""
+        return locate(self.documents, ("services", *([service] if service else []), *keys)) or self.main.location(1)
 
-    def locate_top_level(self, *keys: str) -> Location | None:
-        for document in reversed(self.documents):
-            node: Any = document.data
-            line = None
-            for key in keys:
-                if not isinstance(node, dict) or key not in node:
-                    break
-                line = key_line(node, key)
-                node = node[key]
-            if line:
-                return document.location(line)
-        return None
+    def locate_top_level(self, *keys: Any) -> Location | None:
+        return locate(self.documents, keys)
 
     def service_line(self, service: str) -> Location | None:
-        for document in self.documents:
-            services = document.data.get("services")
-            if isinstance(services, dict) and service in services:
-                return document.location(key_line(services, service) or node_line(services))
-        return None
+        """Where the service is first defined (an override only adds to it)."""
+        defines = [d for d in self.documents if isinstance(d.data.get("services"), dict) and service in d.data["services"]]
+        return locate(defines, ("services", service), first=True) if defines else None
 
     # Roles ------------------------------------------------------------------
 
     def redis_service(self) -> str | None:
-        """The service named `redis`; failing that, the first whose image is a Redis image."""
-        if "redis" in self.services:
-            return "redis"
-        return next((name for name, svc in self.services.items() if is_redis_repository(svc.get("image"))), None)
+        """The service named `redis`; failing that, the first in the student's file whose image is
+        a Redis image (only among services `docker compose up` starts)."""
+        return _redis_among(self.services)
+
+    def inactive_redis_service(self) -> str | None:
+        """A Redis service that `docker compose up` would not start because of its profiles."""
+        return None if self.redis_service() else _redis_among(
+            {name: svc for name, svc in self.all_services.items() if not self.active(name)})
 
     def web_service(self) -> str | None:
         """The service publishing container port 5000; failing that, one built from a Dockerfile."""
@@ -97,6 +119,35 @@ class ComposeModel:
         return targets[0]
 
 
+def _redis_among(services: dict[str, dict[str, Any]]) -> str | None:
+    if "redis" in services:
+        return "redis"
+    return next((name for name, svc in services.items() if is_redis_repository(svc.get("image"))), None)
+
+
+def locate(documents: list[LoadedYaml], keypath: tuple[Any, ...] | list[Any], first: bool = False) -> Location | None:
+    """The line where ``keypath`` (keys and list indices) is set in the student's files: the
+    deepest match; among equally deep ones, the last document (it wins in Compose), or the
+    first with ``first``."""
+    best: tuple[int, Location] | None = None
+    for document in documents:
+        node: Any = document.data
+        depth, line = 0, None
+        for key in keypath:
+            if isinstance(node, dict) and key in node:
+                line = key_line(node, key) or line
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                line = item_line(node, key) or line
+                node = node[key]
+            else:
+                break
+            depth += 1
+        if line and depth and (best is None or depth > best[0] or (depth == best[0] and not first)):
+            best = (depth, document.location(line))
+    return best[1] if best else None
+
+
 def published_targets(service: dict[str, Any]) -> list[int]:
     targets = []
     for port in service.get("ports") or []:
@@ -107,52 +158,39 @@ def published_targets(service: dict[str, Any]) -> list[int]:
 
 # Image references ---------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ImageRef:
-    registry: str
-    repository: str
-    tag: str
-
-    def __str__(self) -> str:
-        return f"{self.repository}:{self.tag}"
-
-
-def parse_image(reference: Any) -> ImageRef | None:
-    """Normalise an image reference the way Docker does: docker.io and library/ are implied."""
-    if not isinstance(reference, str) or not reference.strip():
-        return None
-    reference = reference.strip().lower()
-    first, _, rest = reference.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        registry, remainder = first, rest
-    else:
-        registry, remainder = "docker.io", reference
-    if registry == "index.docker.io":
-        registry = "docker.io"
-    remainder = remainder.split("@", 1)[0]
-    repository, _, tag = remainder.partition(":")
-    if registry == "docker.io" and "/" not in repository:
-        repository = f"library/{repository}"
-    return ImageRef(registry, repository, tag or "latest")
-
 
 def is_redis_repository(reference: Any) -> bool:
-    image = parse_image(reference)
+    """Whether a reference means the Redis image, read leniently (a wrongly spelt `REDIS:ALPINE` is
+    still the student's Redis service; redis-image then says what is wrong with the spelling)."""
+    if not isinstance(reference, str):
+        return False
+    image = imageref.try_parse(reference.strip().lower())
     return bool(image) and image.repository.rsplit("/", 1)[-1] == "redis"
 
 
 _ALPINE_VARIANT = re.compile(r"^(\d+(\.\d+){0,2}-)?alpine(\d+(\.\d+)*)?$")
 
 
-def image_matches(reference: Any, expected: str) -> bool:
-    """True when ``reference`` is ``expected`` or an accepted equivalent.
+def image_problem(reference: Any, expected: str) -> str | None:
+    """Why ``reference`` is not ``expected`` (or an accepted equivalent), in words; None when it is.
 
-    `redis:alpine` also accepts docker.io/library/redis:alpine and version-pinned alpine
-    tags (redis:7-alpine, redis:7.2-alpine3.19); any other expected tag must match exactly.
+    `redis:alpine` also accepts docker.io/library/redis:alpine and version-pinned alpine tags
+    (redis:7-alpine, redis:7.2-alpine3.19); any other expected tag must match exactly. Tags
+    are compared as Docker compares them: case matters.
     """
-    image, wanted = parse_image(reference), parse_image(expected)
-    if not image or not wanted or (image.registry, image.repository) != (wanted.registry, wanted.repository):
-        return False
-    if wanted.tag == "alpine":
-        return bool(_ALPINE_VARIANT.match(image.tag))
-    return image.tag == wanted.tag
+    try:
+        image = imageref.parse(reference)
+    except imageref.InvalidReference as exc:
+        return f"Docker cannot use this reference: {exc}"
+    wanted = imageref.parse(expected)
+    if (image.registry, image.repository) != (wanted.registry, wanted.repository):
+        return f"it is the image {image.registry}/{image.repository}, not {wanted.repository}"
+    if image.tag is None and image.digest:
+        return "it is pinned by digest only, so the grader cannot tell which tag it is"
+    tag, wanted_tag = image.effective_tag, wanted.effective_tag
+    ok = bool(_ALPINE_VARIANT.match(tag)) if wanted_tag == "alpine" else tag == wanted_tag
+    return None if ok else f"its tag is `{tag}`, not `{wanted_tag}`"
+
+
+def image_matches(reference: Any, expected: str) -> bool:
+    return image_problem(reference, expected) is None

@@ -116,6 +116,9 @@ class GraderPlugin:
         service = context.redis_service
         if service is None:
             pytest.skip("there is no Redis service in the Compose file (see redis-image)")
+        not_redis = context.not_a_redis_image()
+        if not_redis:
+            pytest.skip(not_redis)
         stack = context.require_stack()
         state = stack.services[service]
         if state.problem:

@@ -35,6 +35,10 @@ class Location:
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Location | None:
+        return cls(str(data["file"]), int(data["line"])) if data else None
+
 
 @dataclass(frozen=True)
 class PolicyViolation:
@@ -43,6 +47,7 @@ class PolicyViolation:
     rule: str
     message: str
     location: Location | None = None
+    hint: str | None = None
 
     def __str__(self) -> str:
         where = f" at {self.location}" if self.location else ""
@@ -53,7 +58,34 @@ class PolicyViolation:
             "rule": self.rule,
             "message": self.message,
             "location": self.location.to_dict() if self.location else None,
+            "hint": self.hint,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PolicyViolation:
+        return cls(data["rule"], data["message"], Location.from_dict(data.get("location")), data.get("hint"))
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Something in the student's files that the grader does not carry to the engine, and why."""
+
+    key: str                  # "ulimits", "COMPOSE_PROJECT_NAME"
+    subject: str              # "service 'redis'", ".env"
+    reason: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        where = f" ({self.location})" if self.location else ""
+        return f"{self.key} of {self.subject}{where}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "subject": self.subject, "reason": self.reason,
+                "location": self.location.to_dict() if self.location else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ignored:
+        return cls(data["key"], data["subject"], data["reason"], Location.from_dict(data.get("location")))
 
 
 @dataclass
@@ -105,6 +137,7 @@ class GradeResult:
     compose_file: str | None = None
     services: dict[str, str | None] = field(default_factory=dict)
     policy: list[PolicyViolation] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -139,4 +172,5 @@ class GradeResult:
             "compose_file": self.compose_file,
             "services": self.services,
             "policy": [violation.to_dict() for violation in self.policy],
+            "ignored": [item.to_dict() for item in self.ignored],
         }

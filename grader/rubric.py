@@ -31,6 +31,14 @@ class Limits:
     memory: str = "512m"        # per service; swap is set equal, so no swap is used
     cpus: float = 1.0           # per service
     pids: int = 256             # per service
+    stack_memory: str = "1g"    # the whole stack: each service gets at most its share
+    stack_cpus: float = 2.0
+    stack_pids: int = 512
+    build_memory: str = "1g"    # each build step
+    build_cpus: float = 1.0
+    max_services: int = 10
+    max_ports: int = 20         # published ports, all services together
+    egress: bool = False        # whether a graded stack's services may reach beyond the machine
     build_timeout_s: float = 300
     boot_timeout_s: float = 120
     check_timeout_s: float = 30

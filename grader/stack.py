@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 from grader import docker, incontainer
 from grader.bootfile import RUN_LABEL, BootPlan
+from grader.build import build_image
 from grader.compose import ComposeProject
 from grader.errors import CommandError, CommandTimeout, DockerUnavailable
 from grader.probes import Listener, parse_listeners
@@ -41,6 +44,7 @@ class ServiceState:
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)  # network -> container IP
     volumes: list[str] = field(default_factory=list)
+    shares_network_of: str | None = None   # network_mode: service:<name>
 
     @property
     def problem(self) -> str | None:
@@ -67,13 +71,15 @@ class Stack:
     """Boots a BootPlan under a unique project name and always tears it down."""
 
     def __init__(self, project: ComposeProject, plan: BootPlan, *, run_id: str, limits: Limits,
-                 dump: tuple[str, Path] | None = None) -> None:
+                 dump: tuple[str, Path] | None = None, scratch: Path | None = None) -> None:
         self.project = project
         self.plan = plan
         self.run_id = run_id
         self.limits = limits
         self.dump = dump  # (service, dump.rdb path) to load before the first start
-        self.services = {name: ServiceState(name) for name in plan.config.get("services", {})}
+        self.services = {name: ServiceState(name, shares_network_of=_shared_network(svc))
+                         for name, svc in plan.config.get("services", {}).items()}
+        self.scratch = scratch if scratch is not None else Path(tempfile.gettempdir())
         self.booted = False
         self.boot_error: CommandError | None = None
         self._orphan_volumes: set[str] = set()
@@ -97,6 +103,7 @@ class Stack:
         if self.booted:
             return
         self.booted = True
+        self._snapshot_binds()
         for name in self.plan.built_images:
             self._build(name)
         startable = [name for name, state in self.services.items() if not state.build_error]
@@ -114,32 +121,35 @@ class Stack:
             state.build_summary, state.build_hint = missing
             state.build_error = f"(the grader did not start the build: {state.build_summary})"
             return
-        try:
-            self.project.run("build", name, timeout=self.limits.build_timeout_s)
-        except DockerUnavailable:
-            raise
-        except CommandTimeout as exc:
-            state.build_error = self._scrub(exc.output_tail(LOG_TAIL_LINES))
-            state.build_summary = f"the build did not finish within {self.limits.build_timeout_s:g} s"
-        except CommandError as exc:
-            state.build_error = self._scrub(exc.output_tail(LOG_TAIL_LINES))
-            state.build_summary = summarize_build(self._scrub(exc.stdout + "\n" + exc.stderr))
+        labels = self.plan.config["services"][name].get("labels", {})
+        failure = build_image(self.plan.builds[name], self.plan.built_images[name], labels, self.limits,
+                              self.scratch)
+        if failure is not None:
+            state.build_error = self._scrub(failure.output) or "(no output)"
+            state.build_summary = self._scrub(failure.summary or "") or None
+            state.build_hint = failure.hint
+
+    def _snapshot_binds(self) -> None:
+        """Copy each bind source into its grader-owned folder before anything runs: containers then
+        write to the copy, and no container can turn a source into a link to a host path."""
+        for snapshot, source in self.plan.binds.items():
+            copy_snapshot(Path(source), Path(snapshot))
 
     def _missing_build_input(self, name: str) -> tuple[str, str] | None:
         """(what is missing, how to fix it) when the build context folder or the Dockerfile does not
         exist, named as the student wrote them; None when both are there (or are not local)."""
-        build = self.plan.config.get("services", {}).get(name, {}).get("build")
-        if not isinstance(build, dict) or not isinstance(build.get("context"), str):
+        build = self.plan.builds.get(name)
+        if build is None:
             return None
-        context = build["context"]
+        context = build.context
         if "://" in context or not os.path.isabs(context):
             return None
         if not os.path.isdir(context):
             return (f"the build context folder {self._shown(context)} does not exist",
                     (f"Point `build:` of `{name}` at the folder that holds its Dockerfile (usually `.`), "
                      "and submit that folder."))
-        dockerfile = build.get("dockerfile") or "Dockerfile"
-        if build.get("dockerfile_inline") or not isinstance(dockerfile, str):
+        dockerfile = build.dockerfile or "Dockerfile"
+        if build.dockerfile_inline or not isinstance(dockerfile, str):
             return None
         path = dockerfile if os.path.isabs(dockerfile) else os.path.join(context, dockerfile)
         if not os.path.isfile(path):
@@ -210,15 +220,19 @@ class Stack:
         return self.services
 
     def endpoint(self, service: str, port: int) -> tuple[str, int] | None:
-        """Where the grader reaches ``port`` of ``service``: its published loopback port, or,
-        from inside a container, the service's address on a network the grader joined."""
+        """Where the grader reaches ``port`` of ``service``: its published loopback port, or its
+        address on the stack's network (internal networks publish nothing; from inside a container,
+        only the networks the grader joined count)."""
         state = self.services.get(service)
         if state is None:
             return None
-        if self.grader_container:
-            address = next((state.addresses[net] for net in self._joined if net in state.addresses), None)
-            return (address, port) if address else None
-        return state.ports.get(port)
+        if self.plan.published and not self.grader_container:
+            return state.ports.get(port)
+        networks = self._joined if self.grader_container else list(state.addresses)
+        address = next((state.addresses[net] for net in networks if net in state.addresses), None)
+        if address is None and state.shares_network_of in self.services:
+            return self.endpoint(state.shares_network_of, port)  # network_mode: service:<other>
+        return (address, port) if address else None
 
     def _networks(self) -> list[str]:
         return [f"{self.project.name}_{key}" for key in self.plan.config.get("networks") or {}]
@@ -330,26 +344,20 @@ def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
     state.addresses = {name: net["IPAddress"] for name, net in networks.items() if net.get("IPAddress")}
 
 
-_RUN_STEP = re.compile(r"^ > \[[^\]]*\] (.+?):\s*$", re.MULTILINE)
-_EXIT_CODE = re.compile(r"exit code: (\d+)")
+def _shared_network(service: dict[str, Any]) -> str | None:
+    mode = service.get("network_mode")
+    return mode.split(":", 1)[1] if isinstance(mode, str) and mode.startswith("service:") else None
 
 
-def summarize_build(output: str) -> str | None:
-    """What went wrong in a failed build, in one line (the full output goes into the report)."""
-    lines = [line.strip() for line in output.splitlines() if line.strip() and "level=warning" not in line]
-    context = re.search(r'unable to prepare context: path "([^"]+)" not found', output)
-    if context:
-        return f"the build context folder {context.group(1)} does not exist"
-    if re.search(r"failed to read dockerfile|Dockerfile: no such file", output, re.IGNORECASE):
-        return "the Dockerfile was not found in the build context"
-    steps = _RUN_STEP.findall(output)
-    code = _EXIT_CODE.findall(output)
-    if steps:
-        step = steps[-1] if len(steps[-1]) <= 120 else steps[-1][:119] + "…"
-        return f"the step `{step}` failed" + (f" with exit code {code[-1]}" if code else "")
-    errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
-    last = (errors or lines or [""])[-1]
-    return (last if len(last) <= 200 else last[:199] + "…") or None
+def copy_snapshot(source: Path, snapshot: Path) -> None:
+    """A private copy of a bind source: a folder (links copied as links, never followed), a file,
+    or an empty folder where the source does not exist yet (as Docker would create it)."""
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, snapshot, symlinks=True)
+    elif source.is_file() and not source.is_symlink():
+        shutil.copy2(source, snapshot)
+    else:
+        snapshot.mkdir(parents=True)
 
 
 def pull_failure_reason(output: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from grader.compose import ComposeCLI, ComposeProject, detect_cli
 from grader.errors import CommandFailed, ComposeLoadError
-from grader.loading import compose_error, load_documents, normalised_model
+from grader.loading import compose_error, load_files, normalised_model
 from grader.model import ComposeModel
 from grader.results import Location
 from grader.submission import workspace
@@ -43,10 +43,11 @@ def write(path: Path, text: str) -> Path:
 def load(source: Path) -> tuple[ComposeModel | None, ComposeLoadError | None, str]:
     """Load like the engine does; return (model, error, workspace root as text)."""
     with workspace(source) as ws:
-        documents = load_documents(ws)
-        project = ComposeProject(detect_cli(), "grader-loadtest", ws.project_dir, tuple(d.path for d in documents))
         try:
-            return normalised_model(project, documents, ws), None, str(ws.root)
+            files = load_files(ws)
+            project = ComposeProject(detect_cli(), "grader-loadtest", ws.project_dir, tuple(files.files),
+                                     profiles=("*",))
+            return normalised_model(project, files, ws), None, str(ws.root)
         except ComposeLoadError as exc:
             return None, exc, str(ws.root)
 
@@ -183,13 +184,19 @@ def test_temp_path_never_appears_in_messages(tmp_path: Path, folder: str, text: 
 
 
 @needs_compose
-def test_temp_path_never_appears_for_paths_outside_the_submission(tmp_path: Path) -> None:
+def test_a_path_outside_the_submission_is_refused_in_the_students_words_and_never_read(tmp_path: Path) -> None:
     source = tmp_path / "s"
     write(source / "compose.yaml", "services:\n  redis:\n    image: redis\n    env_file: ../secrets.env\n")
-    _, error, root = load(source)
-    assert error is not None
-    assert_no_temp_path(error, root)
-    assert "../secrets.env" in error.message  # as the student would write it
+    write(tmp_path / "secrets.env", "STOLEN=yes\n")
+    model, error, root = load(source)
+    assert error is None and model is not None
+    assert "environment" not in model.services["redis"]  # Compose was never given the file
+    with workspace(source) as ws:
+        refusal, = load_files(ws).refusals
+        root = str(ws.root)
+    assert refusal.rule == "file-outside" and refusal.location == Location("compose.yaml", 4)
+    assert "../secrets.env" in refusal.message  # as the student would write it
+    assert root not in refusal.message and "grader-ws-" not in refusal.message
 
 
 def test_missing_compose_file_is_a_load_error(tmp_path: Path) -> None:
@@ -197,7 +204,7 @@ def test_missing_compose_file_is_a_load_error(tmp_path: Path) -> None:
     write(source / "docker_compose.yml", "services: {}\n")
     with workspace(source) as ws:
         with pytest.raises(ComposeLoadError) as info:
-            load_documents(ws)
+            load_files(ws).documents
     assert "No Compose file found" in info.value.message
     assert "docker_compose.yml" in info.value.message
 
@@ -207,7 +214,7 @@ def test_load_documents_reads_main_then_override(tmp_path: Path) -> None:
     write(source / "app" / "docker-compose.yml", "services:\n  redis:\n    image: redis\n")
     write(source / "app" / "docker-compose.override.yml", "services:\n  redis:\n    ports: ['1:1']\n")
     with workspace(source) as ws:
-        documents = load_documents(ws)
+        documents = load_files(ws).documents
         assert [d.display_name for d in documents] == ["app/docker-compose.yml", "app/docker-compose.override.yml"]
         assert [d.path for d in documents] == [ws.compose_file, ws.override_file]
 
@@ -217,7 +224,7 @@ def test_unsafe_yaml_is_refused_before_compose_runs(tmp_path: Path) -> None:
     write(source / "compose.yaml", "services:\n  redis:\n    image: redis\n    image: redis:alpine\n")
     with workspace(source) as ws:
         with pytest.raises(ComposeLoadError) as info:
-            load_documents(ws)
+            load_files(ws).documents
     assert info.value.location == Location("compose.yaml", 4)
 
 
@@ -229,9 +236,9 @@ def _documents_and_error(tmp_path: Path, stderr_template: str):
     write(source / "compose.yaml", "services:\n  redis:\n    image: redis\n    volumes:\n      - data:/data\n")
     ws_cm = workspace(source)
     ws = ws_cm.__enter__()
-    documents = load_documents(ws)
+    files = load_files(ws)
     stderr = stderr_template.format(dir=ws.project_dir)
-    return ws_cm, ws, documents, CommandFailed("x", ["docker", "compose"], 1, "", stderr)
+    return ws_cm, ws, files, CommandFailed("x", ["docker", "compose"], 1, "", stderr)
 
 
 @pytest.mark.parametrize("stderr, message, line", [
@@ -240,15 +247,16 @@ def _documents_and_error(tmp_path: Path, stderr_template: str):
     ('time="2024" level=warning msg="{dir}/compose.yaml: `version` is obsolete"\n'
      "error while interpolating services.redis.image: invalid\n",
      "while interpolating services.redis.image: invalid", 3),
-    ("yaml: line 5: mapping values are not allowed in this context\n", "yaml: line 5: mapping values", 5),
+    # a line of the grader's written file, mapped back to the student's (written line 5 holds `volumes:`)
+    ("yaml: line 5: mapping values are not allowed in this context\n", "yaml: line 5: mapping values", 4),
     ("service \"redis\" refers to undefined volume data: invalid compose project\n",
-     "service \"redis\" refers to undefined volume data", None),
+     "service \"redis\" refers to undefined volume data", 4),
     ("", "x", None),
 ])
 def test_compose_error_mapping(tmp_path: Path, stderr: str, message: str, line: int | None) -> None:
     ws_cm, ws, documents, exc = _documents_and_error(tmp_path, stderr)
     try:
-        error = compose_error(exc, documents, ws)
+        error = compose_error(exc, documents, ws)  # documents: the ProjectFiles
         assert error.message.startswith("Docker Compose rejects the file: ")
         assert message in error.message
         assert "level=warning" not in error.message
@@ -263,10 +271,10 @@ def test_unexpected_config_output_is_a_load_error(tmp_path: Path) -> None:
     write(source / "compose.yaml", "services:\n  redis:\n    image: redis\n")
     fake = ComposeCLI(("sh", "-c", "echo 'not json'", "fake-compose"), "2.99.0")
     with workspace(source) as ws:
-        documents = load_documents(ws)
+        files = load_files(ws)
         project = ComposeProject(fake, "grader-fake", ws.project_dir, (ws.compose_file,))
         with pytest.raises(ComposeLoadError, match="printed something unexpected"):
-            normalised_model(project, documents, ws)
+            normalised_model(project, files, ws)
 
 
 def test_failing_cli_output_becomes_the_message(tmp_path: Path) -> None:
@@ -275,12 +283,12 @@ def test_failing_cli_output_becomes_the_message(tmp_path: Path) -> None:
     script = 'echo "validating $PWD/compose.yaml: services.redis.image must be a string" >&2; exit 15'
     fake = ComposeCLI(("sh", "-c", script, "fake-compose"), "2.99.0")
     with workspace(source) as ws:
-        documents = load_documents(ws)
+        files = load_files(ws)
         project = ComposeProject(fake, "grader-fake", ws.project_dir, (ws.compose_file,))
         with pytest.raises(ComposeLoadError) as info:
-            normalised_model(project, documents, ws)
+            normalised_model(project, files, ws)
         root = str(ws.root)
-    assert info.value.message == "Docker Compose rejects the file: services.redis.image must be a string"
+    assert info.value.message == "Docker Compose rejects the file: compose.yaml: services.redis.image must be a string"
     assert info.value.location == Location("compose.yaml", 3)
     assert root not in info.value.message
 
@@ -290,11 +298,11 @@ _DEV_ZERO_SCRIPT = textwrap.dedent("""
     resource.setrlimit(resource.RLIMIT_AS, (768 * 1024 * 1024, 768 * 1024 * 1024))
     from pathlib import Path
     from grader.errors import ComposeLoadError
-    from grader.loading import load_documents
+    from grader.loading import load_files
     from grader.submission import workspace
     try:
         with workspace(Path(sys.argv[1])) as ws:
-            load_documents(ws)
+            load_files(ws).documents
     except ComposeLoadError as exc:
         print("ComposeLoadError:", exc)
     except BaseException as exc:
@@ -325,7 +333,7 @@ def test_compose_file_linked_outside_is_refused(tmp_path: Path, target: str) -> 
     (source / "compose.yaml").symlink_to(target)
     with workspace(source) as ws:
         with pytest.raises(ComposeLoadError) as info:
-            load_documents(ws)
+            load_files(ws).documents
         root = str(ws.root)
     assert "compose.yaml is a symbolic link" in info.value.message
     assert root not in info.value.message
@@ -339,7 +347,7 @@ def test_override_linked_outside_is_refused(tmp_path: Path) -> None:
     with workspace(source) as ws:
         assert ws.override_file is not None
         with pytest.raises(ComposeLoadError, match="compose.override.yaml is a symbolic link"):
-            load_documents(ws)
+            load_files(ws).documents
 
 
 def test_compose_file_linked_inside_the_submission_is_read(tmp_path: Path) -> None:
@@ -347,6 +355,6 @@ def test_compose_file_linked_inside_the_submission_is_read(tmp_path: Path) -> No
     write(source / "files" / "redis.yml", "services:\n  redis:\n    image: redis:alpine\n")
     (source / "compose.yaml").symlink_to("files/redis.yml")
     with workspace(source) as ws:
-        documents = load_documents(ws)
+        documents = load_files(ws).documents
     assert documents[0].display_name == "compose.yaml"
     assert documents[0].data["services"]["redis"]["image"] == "redis:alpine"

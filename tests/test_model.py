@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
+from grader import imageref
+from grader.imageref import ImageRef, InvalidReference
 from grader.model import (
     REDIS_PORT,
     WEB_PORT,
     ComposeModel,
-    ImageRef,
     image_matches,
+    image_problem,
     is_redis_repository,
-    parse_image,
     published_targets,
 )
 from grader.results import Location
@@ -40,7 +41,6 @@ def test_issue_rejected_images(reference: str) -> None:
     "index.docker.io/library/redis:alpine",
     "docker.io/redis:alpine",
     "library/redis:alpine",
-    "  redis:alpine  ",
     "redis:alpine3.19",
     "redis:7.2.4-alpine",
     "redis:alpine@sha256:" + "a" * 64,
@@ -58,29 +58,49 @@ def test_other_tags_registries_and_non_strings_are_rejected(reference: Any) -> N
     assert image_matches(reference, "redis:alpine") is False
 
 
+@pytest.mark.parametrize("reference, why", [
+    # references Docker cannot pull (issue 10's false passes): each fails, saying why
+    ("REDIS:ALPINE", "capital letters"),
+    ("Redis:alpine", "capital letters"),
+    ("redis:Alpine", "tag is `Alpine`"),
+    ("redis:alpine ", "white space"),
+    (" redis:alpine", "white space"),
+    ("redis:alpine\n", "white space"),
+    ("redis:alpine@sha256:abc", "not a valid digest"),
+    ("redis:alpine@md5:" + "a" * 32, "not a digest algorithm Docker supports"),
+    ("redis@sha256:" + "a" * 64, "pinned by digest only"),
+    ("redis:al pine", "not a valid"),
+])
+def test_references_docker_rejects_fail_with_the_reason(reference: str, why: str) -> None:
+    problem = image_problem(reference, "redis:alpine")
+    assert problem is not None and why in problem
+
+
 @pytest.mark.parametrize("reference, expected", [
     ("redis:alpine", ImageRef("docker.io", "library/redis", "alpine")),
-    ("redis", ImageRef("docker.io", "library/redis", "latest")),
+    ("redis", ImageRef("docker.io", "library/redis", None)),
     ("docker.io/library/redis:7", ImageRef("docker.io", "library/redis", "7")),
     ("index.docker.io/library/redis:7", ImageRef("docker.io", "library/redis", "7")),
     ("bitnami/redis:alpine", ImageRef("docker.io", "bitnami/redis", "alpine")),
     ("myregistry.io/redis:alpine", ImageRef("myregistry.io", "redis", "alpine")),
     ("localhost:5000/team/redis:6", ImageRef("localhost:5000", "team/redis", "6")),
-    ("localhost/redis", ImageRef("localhost", "redis", "latest")),
-    ("redis@sha256:abc", ImageRef("docker.io", "library/redis", "latest")),
-    ("REDIS:Alpine", ImageRef("docker.io", "library/redis", "alpine")),
+    ("localhost/redis", ImageRef("localhost", "redis", None)),
+    ("redis@sha256:" + "b" * 64, ImageRef("docker.io", "library/redis", None, "sha256:" + "b" * 64)),
+    ("redis:Alpine", ImageRef("docker.io", "library/redis", "Alpine")),
 ])
 def test_parse_image(reference: str, expected: ImageRef) -> None:
-    assert parse_image(reference) == expected
+    assert imageref.parse(reference) == expected
 
 
-@pytest.mark.parametrize("reference", [None, "", "  ", 5, {"image": "redis"}])
-def test_parse_image_rejects_non_references(reference: Any) -> None:
-    assert parse_image(reference) is None
+@pytest.mark.parametrize("reference", [None, "", "  ", 5, "REDIS:alpine", "a//b", "redis:-x", "x" * 300])
+def test_parse_image_rejects_what_docker_rejects(reference: Any) -> None:
+    with pytest.raises(InvalidReference):
+        imageref.parse(reference)
 
 
 def test_image_ref_str() -> None:
-    assert str(parse_image("redis:alpine")) == "library/redis:alpine"
+    assert str(imageref.parse("redis:alpine")) == "library/redis:alpine"
+    assert str(imageref.parse("redis")) == "library/redis:latest"
 
 
 def test_non_alpine_expectations_must_match_exactly() -> None:
