@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.differential import imageref, oracle
 from tests.differential.findings import load_known
 from tests.differential.generator import generate_cases, write_cases
 from tests.differential.harness import Outcome, disagreements, explain, run_all
@@ -96,3 +97,47 @@ def test_grader_agrees_with_compose(case_id: str, outcomes: dict[str, Outcome]) 
 
 def test_every_known_disagreement_names_a_generated_case() -> None:
     assert set(KNOWN) <= {case.id for case in CASES}
+
+
+# The oracle's own pieces, on inputs whose answer is known -------------------------------------
+
+@pytest.mark.parametrize("reference, valid", [
+    ("redis", True), ("redis:alpine", True), ("docker.io/library/redis:7.2-alpine3.19", True),
+    ("localhost:5000/redis:alpine", True), ("[::1]:5000/team/redis", True), ("redis:Alpine", True),
+    (f"redis:alpine@sha256:{'a' * 64}", True), ("a__b/c--d.e:tag_1.0-x", True),
+    ("REDIS:ALPINE", False), ("Redis:alpine", False), ("redis:alpine ", False), ("redis:alpine\n", False),
+    ("redis:alpine@sha256:abc", False), (f"redis@sha256:{'A' * 64}", False), (f"redis@md5:{'a' * 32}", False),
+    ("redis:", False), ("redis:-alpine", False), ("-redis", False), ("a" * 64, False), ("", False),
+])
+def test_the_reference_grammar(reference: str, valid: bool) -> None:
+    if valid:
+        imageref.parse(reference)
+    else:
+        with pytest.raises(imageref.InvalidReference):
+            imageref.parse(reference)
+
+
+def test_references_normalise_to_docker_hub_as_docker_does() -> None:
+    for spelling in ("redis:alpine", "docker.io/redis:alpine", "index.docker.io/library/redis:alpine", "library/redis:alpine"):
+        assert imageref.parse(spelling) == imageref.ImageReference("docker.io", "library/redis", "alpine", None)
+    assert imageref.parse("Docker.io/library/redis:alpine").domain == "Docker.io"
+
+
+def test_the_oracle_reads_ports_and_volumes_as_decided() -> None:
+    def port(**fields: object) -> dict:
+        return {"target": 6379, "protocol": "tcp", **fields}
+    assert oracle.judge_ports({"ports": [port(published="06379", host_ip="127.0.0.1")]}).status == "passed"
+    assert oracle.judge_ports({"ports": [port(published="6379-6381")]}).status == "failed"
+    assert oracle.judge_ports({"ports": [port(published="6379", protocol="udp")]}).status == "failed"
+    assert oracle.judge_ports({"ports": [port()]}).status == "failed"
+    mount = {"type": "volume", "source": "data", "target": "/data/", "read_only": True}
+    assert oracle.judge_volume({"volumes": [mount]}, {"data": {}}).status == "passed"
+    assert oracle.judge_volume({"volumes": [mount]}, {}).status == "failed"
+    assert oracle.judge_volume({"volumes": [{**mount, "type": "bind"}]}, {"data": {}}).status == "failed"
+
+
+def test_the_oracle_chooses_the_redis_service_in_file_order() -> None:
+    config = {"services": {"amemo": {"image": "redis:latest"}, "zcache": {"image": "REDIS:ALPINE"}, "web": {}}}
+    assert oracle.redis_service(config, ["web", "zcache", "amemo"]) == "zcache"
+    assert oracle.redis_service({"services": {**config["services"], "redis": {}}}, ["zcache"]) == "redis"
+    assert oracle.redis_service({"services": {"web": {"image": "python:3.11-slim"}}}, ["web"]) is None

@@ -31,6 +31,7 @@ class Spec:
     ports: list[str] | None = field(default_factory=lambda: ['- "6379:6379"'])
     volumes: list[str] | None = field(default_factory=lambda: ["- redis_data:/data"])
     top_volumes: list[str] | None = field(default_factory=lambda: ["redis_data:"])
+    top_volumes_key: str = "volumes"                          # a typo (`volume`) is a variation
     redis_extra: list[str] = field(default_factory=list)      # further lines of the Redis service
     redis_key_suffix: str = ""                                # after `redis:` on its line (a comment)
     before: list[Service] = field(default_factory=list)       # services written before Redis
@@ -83,7 +84,7 @@ def _service(service: Service) -> list[str]:
 def main_lines(spec: Spec) -> list[str]:
     others_before = [line for s in spec.before for line in _service(s)]
     others_after = [line for s in spec.after for line in _service(s)]
-    top_volumes = _block("volumes", spec.top_volumes, "")
+    top_volumes = _block(spec.top_volumes_key, spec.top_volumes, "")
     if spec.include_file:
         services = others_before + others_after
         head = ["include:", f"  - {spec.include_file}"]
@@ -112,7 +113,7 @@ def files(spec: Spec) -> dict[str, bytes]:
     text = spec.newline.join(main_lines(spec)) + spec.newline
     out[spec.main_name] = encode(text, spec.encoding)
     if spec.include_file:
-        included = ["services:"] + redis_lines(spec) + _block("volumes", spec.top_volumes, "")
+        included = ["services:"] + redis_lines(spec) + _block(spec.top_volumes_key, spec.top_volumes, "")
         out[spec.include_file] = ("\n".join(included) + "\n").encode()
     if spec.extends_file:
         out[spec.extends_file] = f"services:\n  redis-base:\n    image:{spec.image}\n".encode()
