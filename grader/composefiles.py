@@ -66,19 +66,31 @@ class ProjectFiles:
     refusals: list[PolicyViolation] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     written: dict[str, WrittenFile] = field(default_factory=dict)  # real path -> what the grader wrote there
+    included: dict[int, list[LoadedYaml]] = field(default_factory=dict)  # id(document) -> what its include: reads
 
     @property
     def main(self) -> LoadedYaml:
         return self.documents[0]
 
     def service_order(self) -> list[str]:
-        """Service names in the order the student's files first name them."""
+        """Service names in the order the student's files first name them; an included file's
+        services stand where its `include:` is."""
         order: list[str] = []
+        seen: set[int] = set()
+
+        def walk(document: LoadedYaml) -> None:
+            if id(document) in seen:
+                return
+            seen.add(id(document))
+            for key, value in document.data.items():
+                if key == "include":
+                    for child in self.included.get(id(document), []):
+                        walk(child)
+                elif key == "services" and isinstance(value, dict):
+                    order.extend(name for name in value if name not in order)
+
         for document in self.documents:
-            services = document.data.get("services") if isinstance(document.data, dict) else None
-            for name in services or {}:
-                if isinstance(services, dict) and name not in order:
-                    order.append(name)
+            walk(document)
         return order
 
     def document_for(self, display_name: str) -> LoadedYaml | None:
@@ -99,7 +111,7 @@ def read_project(space: Workspace) -> ProjectFiles:
         profiles = tuple(p.strip() for p in env.get("COMPOSE_PROFILES").raw.split(",") if p.strip())
     return ProjectFiles(files=[Path(real) for real, _ in main_files], documents=reader.documents, env=env,
                         env_files=reader.env_files, profiles=profiles, refusals=reader.refusals,
-                        ignored=reader.ignored, written=reader.written)
+                        ignored=reader.ignored, written=reader.written, included=reader.included)
 
 
 class _Reader:
@@ -113,6 +125,7 @@ class _Reader:
         self.trees: dict[str, list[Node]] = {}     # real path -> documents to write
         self.env_texts: dict[str, dotenv.EnvFile] = {}  # real path -> .env to write
         self.written: dict[str, WrittenFile] = {}
+        self.included: dict[int, list[LoadedYaml]] = {}
 
     # -- the project's own files
 
@@ -155,10 +168,13 @@ class _Reader:
 
     # -- reading
 
-    def read(self, real: str, display: str, working_dir: Path | str, role: str, depth: int) -> None:
+    def read(self, real: str, display: str, working_dir: Path | str, role: str, depth: int,
+             parent: LoadedYaml | None = None) -> None:
         if real in self.trees:
             return
         documents = load_documents(Path(real), display)
+        if parent is not None and role == "include":
+            self.included.setdefault(id(parent), []).extend(documents)
         self.trees[real] = documents[0].nodes
         self.documents += documents
         for document in documents:
@@ -227,7 +243,7 @@ class _Reader:
         """Read an included or extended file; False (refused as file-unchecked) when the grader
         cannot read it safely, so Compose is not given it either."""
         try:
-            self.read(real, self.display(real), working_dir, role, depth)
+            self.read(real, self.display(real), working_dir, role, depth, parent)
         except ComposeLoadError as exc:
             self.refuse("file-unchecked", f"'{self.display(real)}' ({role}d by {parent.display_name}) cannot be "
                         f"checked: {exc.message}", exc.location)

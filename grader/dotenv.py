@@ -167,4 +167,5 @@ class _Parser:
                 escaped = False
             index += 1
         shown = text[start:].split("\n", 1)[0]
-        raise self.fail(f"the quoted value {shown} is never closed", start)
+        # located where Compose stops reading (the end of the file), naming where the quote opened
+        raise self.fail(f"the quoted value {shown} (opened on line {self.line(start)}) is never closed", len(text))

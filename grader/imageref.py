@@ -84,6 +84,8 @@ def _check_digest(digest: str) -> None:
         raise InvalidReference(f"`{algorithm}` is not a digest algorithm Docker supports (sha256, sha384, sha512)")
     if len(hex_part) != wanted:
         raise InvalidReference(f"a {algorithm} digest has {wanted} hex digits, this one {len(hex_part)}")
+    if hex_part != hex_part.lower():
+        raise InvalidReference(f"a {algorithm} digest is written in lowercase hex digits")
 
 
 def try_parse(reference: object) -> ImageRef | None:

@@ -51,7 +51,8 @@ def compose_error(exc: CommandError, files: ProjectFiles, workspace: Workspace) 
     display, message = _name_the_file(message, files, workspace)
     message = re.sub(r"^(error|Error|validating [^:]+:|failed to (?:read|parse) [^:]+:)\s*", "", message).strip()
     where, hint = _locate(message, display, files)
-    shown = f"{display}: {message}" if display and display not in message else message
+    named = display or (where.file if where else None)
+    shown = f"{named}: {message}" if named and named not in message else message
     return ComposeLoadError(
         f"Docker Compose rejects the file: {shown}",
         location=where,

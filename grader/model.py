@@ -164,8 +164,11 @@ def is_redis_repository(reference: Any) -> bool:
     still the student's Redis service; redis-image then says what is wrong with the spelling)."""
     if not isinstance(reference, str):
         return False
-    image = imageref.try_parse(reference.strip().lower())
-    return bool(image) and image.repository.rsplit("/", 1)[-1] == "redis"
+    name = reference.strip().lower().split("@", 1)[0]
+    slash = name.rfind("/")
+    if ":" in name[slash + 1:]:
+        name = name[:name.rindex(":")]
+    return name.rsplit("/", 1)[-1] == "redis"
 
 
 _ALPINE_VARIANT = re.compile(r"^(\d+(\.\d+){0,2}-)?alpine(\d+(\.\d+)*)?$")

@@ -283,7 +283,7 @@ def _repair_tab(text: str, exc: MarkedYAMLError) -> str | None:
     space (a separator: after `key:`, before a comment) or as part of a plain value; None when
     go-yaml rejects it too (indentation, right after a `-` entry)."""
     mark = exc.problem_mark
-    if mark is None or "\t" not in str(exc.problem or ""):
+    if mark is None or "\\t" not in str(exc.problem or "") and "\t" not in str(exc.problem or ""):
         return None
     index = mark.index
     if index >= len(text) or text[index] != "\t":
@@ -559,11 +559,17 @@ def _documents(text: str, display_name: str, limits: YamlLimits) -> list[tuple[M
     if not text.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         raise ComposeLoadError(f"{display_name} is empty.",
                                hint="Write your services in it, starting with a top-level 'services:' key.")
-    trees = [tree for tree in parse_documents(text, display_name, limits)
-             if not (isinstance(tree, Scalar) and tree.plain and tree.value == "")]
+    parsed = parse_documents(text, display_name, limits)
+    trees = [tree for tree in parsed if not (isinstance(tree, Scalar) and tree.plain and tree.value == "")]
     if not trees:
         raise ComposeLoadError(f"{display_name} is empty.",
                                hint="Write your services in it, starting with a top-level 'services:' key.")
+    if len(trees) < len(parsed):  # Compose refuses an empty document next to others
+        empty = next(tree for tree in parsed if tree not in trees)
+        raise ComposeLoadError(
+            f"{display_name} holds an empty YAML document (a `---` with nothing after it, line {empty.line}); "
+            "Compose needs every document of the file to be a mapping.",
+            location=Location(display_name, empty.line), hint="Delete the extra `---` line.")
     result = []
     for tree in trees:
         if not isinstance(tree, Mapping):
