@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.paths import resolve_inside
 from grader.results import Ignored, Location
 from grader.rubric import Limits
 
@@ -111,6 +112,7 @@ class _Planner:
     limits: Limits
     probe_ports: dict[str, int]
     snapshot_root: Path
+    submission_root: Path | None
     internal: bool
     published: bool
     service_count: int = 1
@@ -186,12 +188,18 @@ class _Planner:
         if kind == "tmpfs":
             return {**carried, **({"tmpfs": mount["tmpfs"]} if isinstance(mount.get("tmpfs"), dict) else {})}
         if kind == "bind" and isinstance(mount.get("source"), str):
-            carried["source"] = self.snapshot(mount["source"])
-            carried["bind"] = {"create_host_path": False}
-            return carried
+            if self.inside(mount["source"]):
+                carried["source"] = self.snapshot(mount["source"])
+                carried["bind"] = {"create_host_path": False}
+            return carried  # outside: only when the rubric allows bind-mount-outside, and then as asked
         self.ignore(f"volumes: {mount.get('target')}", f"service '{name}'", f"a {kind} mount, which the grader "
                     "does not carry to the engine", ("services", name, "volumes"))
         return None
+
+    def inside(self, source: str) -> bool:
+        if self.submission_root is None:
+            return True
+        return resolve_inside(source, self.submission_root) is not None
 
     def snapshot(self, source: str) -> str:
         """The grader-owned folder (or file) that stands for ``source`` in the booted stack."""
@@ -212,7 +220,7 @@ class _Planner:
             dropped = sorted(set(settings or {}) - {"aliases"}) if isinstance(settings, dict) else []
             for key in dropped:
                 self.ignore(f"networks.{network}.{key}", f"service '{name}'", "the grader lets the engine choose "
-                            "addresses and settings on the project's own networks", ("services", name, "networks"))
+                            "addresses and settings on the project's own networks", ("services", name, "networks", network, key))
         return result
 
     def resources(self, source: dict[str, Any]) -> dict[str, Any]:
@@ -274,11 +282,11 @@ def _number(value: Any) -> float | None:
 
 def plan_boot(config: dict[str, Any], *, project: str, run_id: str, limits: Limits, probe_ports: dict[str, int],
               snapshot_root: Path, services: list[str] | None = None, written: set[tuple[str, str]] = frozenset(),
-              published: bool = False, locate: Locator | None = None) -> BootPlan:
+              published: bool = False, locate: Locator | None = None, submission_root: Path | None = None) -> BootPlan:
     """The boot file for ``services`` (default: all) of Compose's normalised ``config``."""
     chosen = [name for name in (config.get("services") or {}) if services is None or name in services]
     internal = not limits.egress and not published
-    planner = _Planner(project, run_id, limits, dict(probe_ports), snapshot_root, internal=internal,
+    planner = _Planner(project, run_id, limits, dict(probe_ports), snapshot_root, submission_root, internal=internal,
                        published=published, service_count=len(chosen), written=set(written),
                        locate=locate or (lambda keypath: None))
     plan: dict[str, Any] = {"services": {name: planner.service(name, config["services"][name]) for name in chosen}}

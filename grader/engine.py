@@ -160,7 +160,7 @@ def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Ite
     plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
                      probe_ports=probe_ports, snapshot_root=space.root / "binds", services=list(model.services),
                      written=written_keys(files.documents), published=docker.reaches_by_published_ports(),
-                     locate=lambda keypath: locate(files.documents, keypath))
+                     locate=lambda keypath: locate(files.documents, keypath), submission_root=space.source_copy)
     context.ignored += list(plan.ignored)
     boot_file = dump_json(plan, space.root / "boot.json")
     no_env = space.root / "boot.env"

@@ -352,9 +352,10 @@ def _shared_network(service: dict[str, Any]) -> str | None:
 def copy_snapshot(source: Path, snapshot: Path) -> None:
     """A private copy of a bind source: a folder (links copied as links, never followed), a file,
     or an empty folder where the source does not exist yet (as Docker would create it)."""
-    if source.is_dir() and not source.is_symlink():
+    source = Path(os.path.realpath(source))  # the policy checked that this stays inside the submission
+    if source.is_dir():
         shutil.copytree(source, snapshot, symlinks=True)
-    elif source.is_file() and not source.is_symlink():
+    elif source.is_file():
         shutil.copy2(source, snapshot)
     else:
         snapshot.mkdir(parents=True)

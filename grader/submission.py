@@ -209,13 +209,19 @@ def remove_stale_workspaces(temp_root: Path | None = None) -> list[Path]:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (killed, not yet reaped) owns nothing any more."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat_file:
+            state = stat_file.read().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): signal 0 is all there is
+    return state not in ("Z", "X")
 
 
 # dump.rdb -------------------------------------------------------------------------------

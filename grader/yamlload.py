@@ -195,6 +195,9 @@ def decode(raw: bytes, display_name: str) -> str:
         raise ComposeLoadError(f"{display_name} is UTF-32 text, which Docker Compose cannot read.",
                                hint="Save the file with UTF-8 encoding.")
     encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    if encoding != "utf-16" and b"\x00" in raw:
+        raise ComposeLoadError(f"{display_name} is a binary file, not YAML text.",
+                               hint="Save the Compose file as plain text (UTF-8) in a code editor.")
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:

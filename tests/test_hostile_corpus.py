@@ -224,9 +224,10 @@ class PolicyCase:
     name: str                   # folder under tests/hostile
     rules: frozenset[str]       # exactly the rules the JSON's "policy" must list
     fragment: str               # in the message of the violation of the first rule
-    line: int | None            # its line in docker-compose.yml (None: the rule has no line, e.g. a symlink)
-    compose_ok: bool = True     # False: Compose is never asked (files outside) or rejects the file
+    line: int | None            # its line in `file` (None: the rule has no line)
+    compose_ok: bool = True     # False: Compose rejects what is left of the file
     prepare: Callable[[Path], None] | None = field(default=None, compare=False)
+    file: str = "docker-compose.yml"
 
 
 def _link_notes_to_passwd(folder: Path) -> None:
@@ -234,8 +235,8 @@ def _link_notes_to_passwd(folder: Path) -> None:
 
 
 def case(name: str, rule: str, fragment: str, line: int | None, compose_ok: bool = True,
-         prepare: Callable[[Path], None] | None = None) -> PolicyCase:
-    return PolicyCase(name, frozenset({rule}), fragment, line, compose_ok, prepare)
+         prepare: Callable[[Path], None] | None = None, file: str = "docker-compose.yml") -> PolicyCase:
+    return PolicyCase(name, frozenset({rule}), fragment, line, compose_ok, prepare, file)
 
 
 POLICY_CASES = [
@@ -263,9 +264,11 @@ POLICY_CASES = [
     case("policy-uts-host", "host-namespace", "sets uts: host", 8),
     case("policy-userns-host", "host-namespace", "sets userns_mode: host", 8),
     case("policy-network-mode-container", "host-namespace", "sets network_mode: container:some_other_container", 8),
-    # Compose itself rejects `pid: service:ghost` too (an undefined service), so compose-file fails
-    case("policy-pid-service-missing", "host-namespace", "there is no service 'ghost' in this project", 8,
-         compose_ok=False),
+    case("policy-network-mode-bridge", "network-mode", "sets network_mode: bridge, which attaches it to a network "
+         "outside this Compose project", 7),
+    case("policy-too-many-services", "too-many-services", "the project defines 11 services; the grader boots at "
+         "most 10", 4),
+    case("policy-too-many-ports", "too-many-ports", "the services publish 1002 ports", 5),
     case("policy-bind-docker-sock", "bind-mount-outside", "bind-mounts '/var/run/docker.sock' at "
          "/var/run/docker.sock: the Docker socket", 8),
     case("policy-bind-root", "bind-mount-outside", "bind-mounts '/' at /host: / on the grading machine", 8),
@@ -295,27 +298,25 @@ POLICY_CASES = [
     case("policy-build-network-host", "build-network-host", "builds with build.network: host", 11),
     case("policy-build-privileged", "build-privileged", "sets build.privileged: true", 11),
     case("policy-env-file-outside", "file-outside", "reads env_file '/etc/environment', which is outside the "
-         "submission folder", 9, compose_ok=False),
-    case("policy-env-file-variable", "file-outside", "reads env_file '${HOME}/.env' through a variable", 8,
-         compose_ok=False),
-    case("policy-label-file-outside", "file-outside", "reads label_file '../../labels.txt', which is outside", 8,
-         compose_ok=False),
-    case("policy-include-outside", "file-outside", "include reads '../../other/compose.yaml', which is outside", 2,
-         compose_ok=False),
+         "submission folder", 9),
+    case("policy-env-file-variable", "file-outside", "reads env_file '${HOME}/.env' through a variable", 8,),
+    case("policy-label-file-outside", "file-outside", "reads label_file '../../labels.txt', which is outside", 8,),
+    case("policy-include-outside", "file-outside", "include reads '../../other/compose.yaml', which is outside", 2,),
     case("policy-include-remote", "file-outside", "include reads 'oci://docker.io/someone/stack:latest', which is "
-         "remote", 2, compose_ok=False),
+         "remote", 2),
     case("policy-extends-outside", "file-outside", "extends a service from '/etc/compose/common.yml', which is "
-         "outside", 10, compose_ok=False),
+         "outside", 10),
     case("policy-secret-file-outside", "file-outside", "secret 'host_key' reads file '/etc/ssh/ssh_host_rsa_key', "
-         "which is outside", 16, compose_ok=False),
+         "which is outside", 16),
     case("policy-secret-environment", "secret-environment", "secret 'token' takes its value from the grading "
          "machine's environment variable 'GITHUB_TOKEN'", 16),
     case("policy-config-environment", "secret-environment", "config 'settings' takes its value from the grading "
          "machine's environment variable 'AWS_SECRET_ACCESS_KEY'", 16),
-    case("policy-include-unchecked", "file-unchecked", "'extra.yml' (referenced by docker-compose.yml) cannot be "
-         "checked: extra.yml expands to more than 100,000 YAML nodes", 2, compose_ok=False),
-    case("policy-symlink-outside", "symlink-outside", "'notes.txt' is a symbolic link to '/etc/passwd', which does "
-         "not stay inside the submission folder", None, compose_ok=False, prepare=_link_notes_to_passwd),
+    # located in the file that holds the problem: the included file, at the line the alias bomb is refused
+    case("policy-include-unchecked", "file-unchecked", "'extra.yml' (included by docker-compose.yml) cannot be "
+         "checked: extra.yml expands to more than 100,000 YAML nodes", 5, file="extra.yml"),
+    case("policy-symlink-outside", "symlink-outside", "reads env_file 'notes.txt', which leads outside the "
+         "submission folder through a symbolic link", 7, prepare=_link_notes_to_passwd),
 ]
 # Rules no file can trigger: check-failed is the grader refusing when its own check breaks.
 UNEXPRESSIBLE = {"check-failed"}
@@ -330,7 +331,7 @@ class CanaryCase:
 
 CANARY_CASES = [
     CanaryCase("canary-bind", frozenset({"privileged", "host-namespace", "bind-mount-outside"})),
-    CanaryCase("canary-symlink", frozenset({"bind-mount-outside", "symlink-outside"}), link="shared"),
+    CanaryCase("canary-symlink", frozenset({"bind-mount-outside"}), link="shared"),
     CanaryCase("canary-env-file", frozenset({"file-outside", "bind-mount-outside"})),
 ]
 
@@ -422,11 +423,8 @@ def test_policy_case_is_refused(item: PolicyCase, corpus: dict) -> None:
     (rule,) = item.rules
     violation = next(v for v in graded.result["policy"] if v["rule"] == rule)
     assert item.fragment in violation["message"], violation["message"]
-    expected_location = {"file": "docker-compose.yml", "line": item.line} if item.line else None
+    expected_location = {"file": item.file, "line": item.line} if item.line else None
     assert violation["location"] == expected_location, violation
-    if not item.compose_ok and rule in ("file-outside", "file-unchecked", "symlink-outside"):
-        message = graded.check("compose-file")["message"]
-        assert message.startswith("The grader did not ask Compose to read this file"), message
     assert fingerprint(prepared.folder) == prepared.before, "the grader wrote into the submission folder"
     assert graded.duration_s < 60
 
@@ -435,7 +433,7 @@ def test_policy_case_is_refused(item: PolicyCase, corpus: dict) -> None:
 def test_canary_stays_empty(item: CanaryCase, corpus: dict) -> None:
     prepared, graded = corpus[item.name]
     graded = graded if isinstance(graded, Graded) else pytest.fail(f"grading raised {graded!r}")
-    assert_refused(graded, item.rules, compose_ok=not (item.rules & {"file-outside", "symlink-outside"}))
+    assert_refused(graded, item.rules, compose_ok=True)
     assert prepared.canary is not None and prepared.canary.is_dir()
     assert list(prepared.canary.iterdir()) == [], "a container started and wrote into the canary folder"
     assert fingerprint(prepared.folder) == prepared.before
