@@ -25,6 +25,7 @@ from grader.queue.config import (
     make_app,
     task_id,
 )
+from grader.queue.liveness import Beats, beating
 from grader.queue.payload import (
     PayloadRefused,
     check_payload,
@@ -77,6 +78,29 @@ def test_archive_over_the_cap_is_a_clear_error(tmp_path: Path) -> None:
 def test_only_redis_urls() -> None:
     with pytest.raises(QueueError, match="Redis URL"):
         make_app("amqp://guest@localhost//")
+
+
+def test_a_grading_is_lost_once_its_beat_stops_changing() -> None:
+    now = [0.0]
+    beats = Beats(lost_after_s=15, clock=lambda: now[0])
+    assert beats.lost("t", None) is None              # Celery's own STARTED, before the first beat
+    for beat, at in ((0, 1.0), (1, 6.0), (2, 11.0)):
+        now[0] = at
+        assert beats.lost("t", beat) is None
+    now[0] = 26.0
+    assert beats.lost("t", 2) is None                 # 15 s since the beat changed: not yet
+    now[0] = 26.5
+    assert beats.lost("t", 2) == "no sign of life for 16 s"
+    assert beats.lost("other", 2) is None             # counted per attempt, from when first seen
+
+
+def test_beating_writes_until_the_block_ends_and_never_after() -> None:
+    written: list[int] = []
+    with beating(written.append, interval_s=0.05):
+        time.sleep(0.3)
+    count = len(written)
+    time.sleep(0.2)
+    assert written == list(range(count)) and count >= 3 and len(written) == count
 
 
 def test_attempt_ids_are_told_apart() -> None:

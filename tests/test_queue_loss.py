@@ -37,6 +37,7 @@ from grader.queue.config import (
 from grader.queue.coordinator import send
 from grader.queue.payload import make_payload, zip_folder
 from grader.rubric import Rubric
+from grader.submission import WORKSPACE_PREFIX
 from tests.conftest import SAMPLES, docker_lines, redis_server
 from tests.test_queue import PASSWORD, Workers, group_pids, statuses_by_submission
 from tests.test_samples_e2e import EXPECTED
@@ -90,7 +91,8 @@ def broker(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def pool(broker: str, tmp_path: Path) -> Iterator[Workers]:
-    workers = Workers(broker, {}, tmp_path / "logs")  # default settings: no shortened timeouts
+    (tmp_path / "work").mkdir()  # the workers' temporary folders, to see that none is left
+    workers = Workers(broker, {"TMPDIR": str(tmp_path / "work")}, tmp_path / "logs")  # no shortened timeouts
     try:
         yield workers
     finally:
@@ -174,6 +176,20 @@ def wait_until_gone(owner_set: set[str], containers: set[str], stack: dict[str, 
     raise AssertionError(f"the lost worker's stack is still there after {timeout:g} s: {owned(owner_set)}")
 
 
+def work_folders(work: Path, owner_set: set[str]) -> list[str]:
+    """Work folders of these processes (the grader names them prefix + pid + '-')."""
+    prefixes = tuple(f"{WORKSPACE_PREFIX}{owner.rpartition(':')[2]}-" for owner in owner_set)
+    return [path.name for path in work.iterdir() if path.name.startswith(prefixes)]
+
+
+def wait_until_no_folders(work: Path, owner_set: set[str], timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while work_folders(work, owner_set):
+        assert time.monotonic() < deadline, f"left in TMPDIR: {work_folders(work, owner_set)}"
+        time.sleep(0.5)
+    return time.monotonic()
+
+
 def when(iso: str) -> float:
     moment = datetime.fromisoformat(iso)
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
@@ -193,9 +209,12 @@ def lose_a_worker(workers: Workers, folder: Path, out: Path, broker_url: str, lo
         lost_wall, lost_at = time.time(), time.monotonic()
         lose(victim, coordinator)
         swept_at = wait_until_gone(victim_owners, containers, stack, timeout=90) if swept else None
+        work = Path(workers.env["TMPDIR"])
+        folders_at = wait_until_no_folders(work, victim_owners, timeout=90) if swept else None
         assert coordinator.wait(timeout=300) == 0, coordinator.text()
         return {"coordinator": coordinator, "victim": victim_owners, "others": others, "stack": stack,
-                "containers": containers, "lost_wall": lost_wall, "lost_at": lost_at, "swept_at": swept_at}
+                "containers": containers, "lost_wall": lost_wall, "lost_at": lost_at, "swept_at": swept_at,
+                "folders_at": folders_at, "work": work}
     finally:
         coordinator.stop()
 
@@ -226,6 +245,10 @@ def check_regraded(run: dict[str, Any], out: Path) -> tuple[str, float]:
 
 def check_nothing_left(workers: Workers, run: dict[str, Any]) -> None:
     workers.stop()
+    # An empty pymp-* is Python's multiprocessing's, in a SIGKILLed Celery main process: not the grader's.
+    left = [path.name for path in run["work"].iterdir() if not (path.name.startswith("pymp-") and
+                                                                path.is_dir() and not any(path.iterdir()))]
+    assert not left, f"the workers left temporary files: {left}"
     assert not any(owned(run["victim"] | run["others"]).values())
     assert not existing("container", run["containers"])
     assert not existing("volume", run["stack"]["volume"]), "a volume of the lost stack (anonymous ones too) is left"
@@ -248,12 +271,13 @@ def test_a_killed_worker_is_regraded_and_swept_within_a_minute(docker_engine, br
                                                                tmp_path: Path, group: bool) -> None:
     run = lose_a_worker(pool, class_folder(tmp_path), tmp_path / "out", broker, sigkill(group))
     name, regrade_s = check_regraded(run, tmp_path / "out")
-    swept_s = run["swept_at"] - run["lost_at"]
+    swept_s, folders_s = run["swept_at"] - run["lost_at"], run["folders_at"] - run["lost_at"]
     print(f"\nSIGKILL of the worker's {'process group' if group else 'main process'} grading {name}: "
-          f"regrade started {regrade_s:.1f} s later, its stack was gone {swept_s:.1f} s later "
+          f"regrade started {regrade_s:.1f} s later, its stack was gone {swept_s:.1f} s later, "
+          f"its work folders {folders_s:.1f} s later "
           f"({len(run['containers'])} container(s), volumes {sorted(run['stack']['volume'])}, "
           f"networks {sorted(run['stack']['network'])})")
-    assert swept_s <= WITHIN_S
+    assert swept_s <= WITHIN_S and folders_s <= WITHIN_S
     check_nothing_left(pool, run)
 
 
@@ -290,6 +314,24 @@ def test_a_late_result_from_a_worker_thought_lost_is_not_counted(docker_engine, 
     assert entry["batch"]["worker"] not in run["victim"]
     check_nothing_left(pool, run)
 
+
+
+def warm_shutdown(victim: subprocess.Popen, coordinator: Coordinator) -> None:
+    os.kill(victim.pid, signal.SIGTERM)  # Celery stops taking work, finishes its grading, then exits
+
+
+@pytest.mark.docker
+def test_a_worker_stopping_warmly_finishes_its_grading_and_nothing_is_regraded(docker_engine, broker: str,
+                                                                               pool: Workers, tmp_path: Path) -> None:
+    """Its heartbeats stop at once, but the grading's own beats go on: nothing is regraded."""
+    out = tmp_path / "out"
+    run = lose_a_worker(pool, class_folder(tmp_path), out, broker, warm_shutdown, swept=False)
+    assert statuses_by_submission(out) == {name: EXPECTED[name]["checks"] for name in QUICK}
+    assert run["coordinator"].count(r"^\[regrade\]") == 0, run["coordinator"].text()
+    entries = json.loads((out / "results.json").read_text())
+    assert any(entry["batch"]["worker"] in run["victim"] for entry in entries), "the stopping worker's grading counts"
+    assert not any(entry["batch"].get("regraded") for entry in entries)
+    check_nothing_left(pool, run)
 
 # Without the `queue` extra ---------------------------------------------------------------------------
 

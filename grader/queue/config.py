@@ -53,7 +53,9 @@ def make_app(broker_url: str) -> Celery:
         task_serializer="json", result_serializer="json",
         accept_content=["json"], result_accept_content=["json"],  # never pickle: it would run code
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
-        task_track_started=True, result_extended=True, result_expires=14 * 24 * 3600,
+        # Not result_extended: it would store every task's arguments (the zipped submission)
+        # with each state, for the coordinator to read again at every poll.
+        task_track_started=True, result_extended=False, result_expires=14 * 24 * 3600,
         broker_transport_options={"visibility_timeout": visibility_timeout()},
         broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
         task_default_queue=QUEUE_NAME,

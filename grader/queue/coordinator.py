@@ -3,8 +3,8 @@
 It sends every submission (or reuses what the backend already holds), follows each to its
 result, and hands the submissions of a lost worker to another worker:
 
-- a running task's STARTED state names its worker's Celery node, and
-  :class:`~grader.queue.liveness.WorkerWatch` says when that node stopped sending heartbeats;
+- a running task's STARTED state names its worker and carries the grading's beat, and
+  :class:`~grader.queue.liveness.Beats` says when the beat stopped;
 - the lost attempt is revoked and the submission sent again as the next attempt, under its own
   task id and ahead of the queue; only the current attempt's result is ever taken, so a late
   result from a worker thought dead is never counted twice;
@@ -38,7 +38,7 @@ from grader.queue.config import (
     task_id,
     visibility_timeout,
 )
-from grader.queue.liveness import WorkerWatch
+from grader.queue.liveness import Beats
 from grader.queue.payload import make_payload, submission_bytes
 from grader.rubric import Rubric
 
@@ -54,7 +54,7 @@ class QueuedTask:
     sent_at: float
     started_at: float | None = None
     worker: str | None = None    # host:pid of the process grading it
-    node: str | None = None      # that worker's Celery node name, as its heartbeats carry it
+    beat: Any = None             # what its last STARTED state said (see grader/queue/liveness.py)
     announced: str | None = None
     lost: list[dict[str, Any]] = field(default_factory=list)
 
@@ -130,7 +130,7 @@ def _state(queued: QueuedTask, meta: dict[str, Any]) -> tuple[str, Any]:
         return "failed", {"error": f"the worker could not grade it: {reason}"}
     if status == "STARTED":
         info = result if isinstance(result, dict) else {}  # Celery's {hostname, pid}, then the task's own
-        queued.node = info.get("node") or info.get("hostname") or queued.node
+        queued.beat = info.get("beat")
         queued.worker = info.get("worker") or (f"{info['hostname']}:{info.get('pid')}" if info.get("hostname")
                                                else queued.worker)
         if queued.started_at is None:
@@ -174,7 +174,7 @@ class QueuedBatch:
             self.waiting[name] = QueuedTask(name, first_id, current, time.monotonic())
             self.emit(_event("phase", name, _SENT_PHASES[how], self.total))
 
-    def step(self, watch: WorkerWatch) -> None:
+    def step(self, beats: Beats) -> None:
         states = poll_all(self.app, list(self.waiting.values()))
         for name, queued in list(self.waiting.items()):
             state, data = states[name]
@@ -186,13 +186,13 @@ class QueuedBatch:
             elif state == "failed":
                 self.give_up(queued, data["error"])
             elif state == "started":
-                self.follow_started(queued, watch)
+                self.follow_started(queued, beats)
 
-    def follow_started(self, queued: QueuedTask, watch: WorkerWatch) -> None:
+    def follow_started(self, queued: QueuedTask, beats: Beats) -> None:
         if queued.worker != queued.announced:
             queued.announced = queued.worker
             self.announce(queued)
-        reason = watch.lost(queued.node)
+        reason = beats.lost(queued.task_id, queued.beat)
         limit = task_limit(self.tasks[queued.name].rubric)
         if reason:
             self.regrade(queued, reason)
@@ -210,7 +210,7 @@ class QueuedBatch:
 
     def regrade(self, queued: QueuedTask, reason: str) -> None:
         """Revoke the lost attempt and send the next one, ahead of the queue."""
-        lost = {"worker": queued.worker, "node": queued.node, "reason": reason, "lost_at": _now()}
+        lost = {"worker": queued.worker, "reason": reason, "lost_at": _now()}
         queued.lost.append(lost)
         self.meta[queued.name]["regraded"] = queued.lost
         self.app.control.revoke(queued.task_id)
@@ -226,7 +226,7 @@ class QueuedBatch:
             return
         self.emit(_event("regrade", queued.name, f"worker {queued.worker} was lost ({reason}); "
                          "sent again, ahead of the queue", self.total))
-        queued.task_id, queued.started_at, queued.worker, queued.node, queued.announced = new_id, None, None, None, None
+        queued.task_id, queued.started_at, queued.worker, queued.beat, queued.announced = new_id, None, None, None, None
 
     def fail(self, name: str, error: str) -> None:
         from grader.batch import not_graded  # lazy, as _event
@@ -247,16 +247,16 @@ def run_on_queue(broker_url: str, tasks: list[Any], result: Any, collect: Callab
     app = make_app(broker_url)
     batch = QueuedBatch(app, tasks, collect, emit, meta, total)
     limit = wait_limit_s if wait_limit_s is not None else max(3600.0, 4 * task_limit(tasks[0].rubric))
+    beats = Beats()
     try:
-        with WorkerWatch(app) as watch:
-            batch.send_all()
-            deadline = time.monotonic() + limit
-            while batch.waiting:
-                batch.step(watch)
-                for queued in list(batch.waiting.values()) if time.monotonic() > deadline else []:
-                    batch.give_up(queued, f"no worker finished it within the batch's wait limit of {limit:g} s "
-                                  "(are workers running? `grader worker --broker URL`)")
-                time.sleep(poll_s if batch.waiting else 0)
+        batch.send_all()
+        deadline = time.monotonic() + limit
+        while batch.waiting:
+            batch.step(beats)
+            for queued in list(batch.waiting.values()) if time.monotonic() > deadline else []:
+                batch.give_up(queued, f"no worker finished it within the batch's wait limit of {limit:g} s "
+                              "(are workers running? `grader worker --broker URL`)")
+            time.sleep(poll_s if batch.waiting else 0)
     except KeyboardInterrupt:
         # Stop waiting, not grading: what workers finish stays in the backend for the next run.
         result.interrupted = True

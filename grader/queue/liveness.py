@@ -1,89 +1,76 @@
-"""Which workers are alive, from Celery's own event stream: every worker's main process sends a
-``worker-heartbeat`` every 2 s, and ``worker-offline`` when it shuts down.
+"""Whether a grading on a worker is still alive: the process grading it says so itself.
 
-A worker not heard for ``GRADER_QUEUE_LOST_AFTER`` seconds (15, about 7 heartbeats) is lost,
-whatever stopped it: its main process killed, its process group killed, its host gone or cut
-off. Time is counted on this machine's clock from when the event arrived (hosts' clocks may
-differ), and from when this coordinator started listening for a worker it never heard: one
-that died before this coordinator started is lost too. While the stream is down nothing is
-declared lost: the broker's visibility timeout is then the last resort.
+While it grades, a worker writes the task's STARTED state again every 5 s with a growing
+``beat`` (Celery's result backend, where the coordinator already reads every state each
+half second). A grading whose beat has not changed for ``GRADER_QUEUE_LOST_AFTER`` seconds
+(15: three beats) is lost, whatever stopped it: its worker's main process killed (Celery's
+pool processes die with it), the whole process group killed, the host gone or cut off from
+Redis. Time is counted on the coordinator's clock from when it saw each beat (hosts' clocks
+may differ), so one that died before the coordinator (re)started is found too.
+
+Why beats and not Celery's worker heartbeats: those come from the worker's main process,
+which stops sending them as soon as a warm shutdown (Ctrl-C) begins, while its gradings go
+on to their end; a heartbeat says nothing of the process that grades.
 """
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from celery import Celery
-
+BEAT_INTERVAL_S = 5.0
 LOST_AFTER_ENV = "GRADER_QUEUE_LOST_AFTER"
 LOST_AFTER_S = 15.0
-_RETRY_S = 1.0
 
 
 def lost_after() -> float:
     return float(os.environ.get(LOST_AFTER_ENV, LOST_AFTER_S))
 
 
-class WorkerWatch:
-    """Listens to worker events on a thread of its own while the ``with`` block runs."""
+@contextmanager
+def beating(write: Callable[[int], None], interval_s: float = BEAT_INTERVAL_S) -> Iterator[None]:
+    """Call ``write(0)``, ``write(1)``… on a thread of its own every ``interval_s`` while the block runs.
 
-    def __init__(self, app: Celery, lost_after_s: float | None = None) -> None:
-        self.app = app
-        self.lost_after_s = lost_after() if lost_after_s is None else lost_after_s
-        self._heard: dict[str, float] = {}
-        self._offline: set[str] = set()
-        self._listening_since: float | None = None
-        self._receiver: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, name="grader-worker-watch", daemon=True)
+    The thread is joined before the block's end, so no beat is ever written after it (a late
+    STARTED would overwrite the task's result)."""
+    stop = threading.Event()
 
-    def __enter__(self) -> WorkerWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._receiver is not None:
-            self._receiver.should_stop = True
-        self._thread.join(timeout=5)
-
-    def lost(self, node: str | None) -> str | None:
-        """Why the worker ``node`` counts as lost, or None while it is alive or this cannot tell."""
-        since = self._listening_since
-        if not node or since is None:
-            return None
-        if node in self._offline:
-            return "it shut down"
-        silent = time.monotonic() - max(self._heard.get(node, since), since)
-        return f"no heartbeat for {silent:.0f} s" if silent > self.lost_after_s else None
-
-    def _heard_from(self, event: dict[str, Any]) -> None:
-        node = str(event.get("hostname"))
-        self._heard[node] = time.monotonic()
-        self._offline.discard(node)
-
-    def _gone(self, event: dict[str, Any]) -> None:
-        self._offline.add(str(event.get("hostname")))
-
-    def _listen(self) -> None:
-        handlers = {"worker-heartbeat": self._heard_from, "worker-online": self._heard_from,
-                    "worker-offline": self._gone}
-        while not self._stop.is_set():
+    def beat() -> None:
+        count = 0
+        while not stop.is_set():
             try:
-                with self.app.connection_for_read() as connection:
-                    self._receiver = receiver = self.app.events.Receiver(connection, handlers=handlers)
-                    receiver.should_stop = self._stop.is_set()
-                    receiver.on_consume_ready = functools.partial(self._started, receiver.on_consume_ready)
-                    # wakeup: asks every worker for a heartbeat now, so the live ones are known at once
-                    receiver.capture(limit=None, timeout=None, wakeup=True)
-            except Exception:  # noqa: BLE001 - whatever breaks the stream, "cannot tell" is the safe answer
-                self._listening_since = None
-                self._stop.wait(_RETRY_S)
+                write(count)
+            except Exception:  # noqa: BLE001 - Redis away for a moment: the next beat tries again
+                pass
+            count += 1
+            stop.wait(interval_s)
 
-    def _started(self, subscribe: Any, *args: Any, **kwargs: Any) -> None:
-        """Connected and subscribed (kombu retries connecting for as long as it takes): count from now."""
-        self._listening_since = time.monotonic()
-        subscribe(*args, **kwargs)
+    thread = threading.Thread(target=beat, name="grader-beat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+class Beats:
+    """When the coordinator last saw each running attempt's beat change, on its own clock."""
+
+    def __init__(self, lost_after_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.lost_after_s = lost_after() if lost_after_s is None else lost_after_s
+        self.clock = clock
+        self._seen: dict[str, tuple[Any, float]] = {}
+
+    def lost(self, tid: str, beat: Any) -> str | None:
+        """Why the attempt ``tid``, whose beat reads ``beat`` now, counts as lost; None while it lives."""
+        now = self.clock()
+        last = self._seen.get(tid)
+        if last is None or last[0] != beat:
+            self._seen[tid] = (beat, now)
+            return None
+        silent = now - last[1]
+        return f"no sign of life for {silent:.0f} s" if silent > self.lost_after_s else None

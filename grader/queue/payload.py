@@ -22,7 +22,7 @@ from grader.queue.config import QueueError
 from grader.rubric import CheckOverride, Expectations, Limits, Rubric
 
 PAYLOAD_KIND = "compose-grader/grade"
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: workers beat while grading (grader/queue/liveness.py)
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 
 

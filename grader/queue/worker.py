@@ -32,8 +32,10 @@ from grader.queue.config import (
     make_app,
     queue_secret,
 )
+from grader.queue.liveness import beating
 from grader.queue.payload import check_payload, rubric_from_dict
 from grader.rubric import Rubric
+from grader.submission import WORKSPACE_PREFIX
 
 SWEEP_INTERVAL_ENV = "GRADER_QUEUE_SWEEP_INTERVAL"
 SWEEP_INTERVAL_S = 20.0
@@ -46,10 +48,13 @@ def grade_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
     if superseded(task.app, task.request.id):  # a lost attempt delivered again: its regrade runs or ran
         task.backend.mark_as_revoked(task.request.id, reason="superseded by a regrade", request=task.request)
         raise Ignore()
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    task.update_state(state="STARTED", meta={"worker": worker, "node": task.request.hostname})
-    name = str(payload["name"])
-    with tempfile.TemporaryDirectory(prefix="grader-queue-") as folder:
+    worker, tid, name = f"{socket.gethostname()}:{os.getpid()}", task.request.id, str(payload["name"])
+
+    def beat(count: int) -> None:  # on the beat thread, which has no Celery request: by task id
+        task.backend.store_result(tid, {"worker": worker, "beat": count}, "STARTED")
+
+    # The folder is named like a workspace (prefix + pid): should this process be killed, sweeps remove it.
+    with beating(beat), tempfile.TemporaryDirectory(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-queue-") as folder:
         archive = Path(folder) / "submission.zip"
         archive.write_bytes(base64.b64decode(payload["archive"]))
         entry = _grade_archive(archive, name, rubric_from_dict(payload["rubric"]), str(payload["mode"]))
