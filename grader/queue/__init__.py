@@ -5,7 +5,7 @@ submission into its task; workers (`grader worker --broker URL`, :mod:`grader.qu
 grade with their own Docker engine and send the result back through the result backend (the
 same Redis). :mod:`grader.queue.config` holds what both sides share (the Celery app, task ids),
 :mod:`grader.queue.payload` what travels and how workers check it, and
-:mod:`grader.queue.liveness` how the coordinator tells that a worker is gone.
+:mod:`grader.queue.liveness` how the coordinator tells that a grading's worker is gone.
 
 This module imports no Celery, so the command line can say what to install when it is missing.
 """
