@@ -4,7 +4,7 @@ Real redis-server on loopback, real `grader worker` processes with default setti
 gradings of sample submissions on the real engine; one worker is killed (or stopped) while it
 grades, and the batch must still end with every expected status, the lost submission regraded
 by the other worker within a minute, the dead worker's stack gone within a minute, and nothing
-left behind. Without Celery, both queue commands say in one line what to install.
+left behind.
 """
 from __future__ import annotations
 
@@ -332,49 +332,6 @@ def test_a_worker_stopping_warmly_finishes_its_grading_and_nothing_is_regraded(d
     assert any(entry["batch"]["worker"] in run["victim"] for entry in entries), "the stopping worker's grading counts"
     assert not any(entry["batch"].get("regraded") for entry in entries)
     check_nothing_left(pool, run)
-
-# Without the `queue` extra ---------------------------------------------------------------------------
-
-WITHOUT_CELERY = """
-import runpy, sys
-
-class HideCelery:
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in {"celery", "kombu", "billiard"}:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, HideCelery())
-sys.argv[0] = "grader"
-runpy.run_module("grader.cli", run_name="__main__")
-"""
-
-
-def grader_without_celery(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", WITHOUT_CELERY, *args], capture_output=True, text=True,
-                          timeout=120)
-
-
-@pytest.mark.parametrize("command", [["worker", "--broker", "redis://127.0.0.1:6379/0"],
-                                     ["batch", "{folder}", "--out", "{out}", "--queue", "redis://127.0.0.1:6379/0"]],
-                         ids=["worker", "batch--queue"])
-def test_without_celery_the_queue_commands_say_what_to_install(tmp_path: Path, command: list[str]) -> None:
-    shutil.copytree(SAMPLES / "redis_only", tmp_path / "class" / "redis_only")
-    args = [arg.format(folder=tmp_path / "class", out=tmp_path / "out") for arg in command]
-    done = grader_without_celery(*args)
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip() == "error: grading on a queue needs Celery, which is not installed here: " \
-                                  "pip install 'compose-grader[queue]'"
-    assert "Traceback" not in done.stdout and not (tmp_path / "out").exists()
-
-
-def test_without_celery_a_local_batch_still_grades(tmp_path: Path) -> None:
-    """The blocker hides only Celery: the same command without --queue grades (statically here)."""
-    shutil.copytree(SAMPLES / "redis_only", tmp_path / "class" / "redis_only")
-    done = grader_without_celery("batch", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--static")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert (tmp_path / "out" / "results.json").is_file()
-
 
 # A lost attempt delivered again --------------------------------------------------------------------
 
