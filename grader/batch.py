@@ -162,7 +162,8 @@ def default_jobs() -> int:
 
 @dataclass
 class BatchEvent:
-    """What ``on_event`` hears. kind: notice (text in ``phase``), queued, unchanged, phase, done, stopping, stopped."""
+    """What ``on_event`` hears. kind: notice (text in ``phase``), queued, unchanged, phase, done, stopping, stopped,
+    regrade (a queue worker was lost: ``phase`` says which, and later which worker took the submission over)."""
 
     kind: str
     submission: str | None = None
@@ -422,7 +423,7 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
         emit(BatchEvent("done", name, entry=entry, done=len(finished), total=total))
 
     if tasks and queue:
-        from grader.queue import run_on_queue
+        from grader.queue.coordinator import run_on_queue
 
         run_on_queue(queue, tasks, result, collect, emit, meta, total)
     elif tasks:

@@ -1,7 +1,7 @@
 """Removing what killed gradings left behind (`grader clean`, and every queue worker).
 
 Every resource carries its owner as host:pid. A resource whose owner is a process of this
-host that no longer exists is an orphan; one of a live process, or of another host or
+host that no longer exists (or is a zombie) is an orphan; one of a live process, or of another host or
 container (whose processes this one cannot see), is kept unless everything is asked for.
 """
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 from grader import docker
 from grader.bootfile import LABEL, OWNER_LABEL
 from grader.submission import process_alive, remove_stale_workspaces
+
+_PROC = Path("/proc")
 
 
 @dataclass
@@ -33,7 +35,22 @@ def owner_state(owner: str | None) -> str:
         return "elsewhere"  # no owner recorded: not provably orphaned, so only --all removes it
     if host != socket.gethostname():
         return "elsewhere"
-    return "alive" if process_alive(int(pid)) else "dead"
+    return "alive" if running(int(pid)) else "dead"
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process. A zombie is not: a grading process killed with its
+    worker (Celery children die with their parent) may wait unreaped for a while, owning nothing."""
+    if not process_alive(pid):
+        return False
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except FileNotFoundError:
+        return not (_PROC / "self").exists()  # gone since the check, unless there is no /proc at all
+    except OSError:
+        return True  # unreadable: trust kill(pid, 0), so nothing alive is ever removed
+    state = stat.rpartition(")")[2].split()[:1]  # the command name in (...) may hold spaces
+    return state not in (["Z"], ["X"])
 
 
 def clean(remove_all: bool = False) -> Cleaned:

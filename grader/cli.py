@@ -142,7 +142,11 @@ def dump(path: Path, service: str) -> None:
 def worker(broker: str, concurrency: int | None, loglevel: str) -> None:
     """Grade submissions from a `grader batch --queue` with this host's Docker engine."""
     from grader.batch import default_jobs
-    from grader.queue import QueueError, run_worker
+    from grader.cli_batch import require_queue_extra
+
+    require_queue_extra()
+    from grader.queue.config import QueueError
+    from grader.queue.worker import run_worker
 
     try:
         run_worker(broker, concurrency or default_jobs(), loglevel)

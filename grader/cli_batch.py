@@ -82,6 +82,9 @@ class PlainProgress:
         elif event.kind == "unchanged" and event.entry is not None:
             self.console.print(f"[{event.done:>{width}}/{event.total}] {event.submission}: unchanged since last "
                                f"graded, {_score(event.entry)}", highlight=False, markup=False)
+        elif event.kind == "regrade" and event.phase:
+            self.console.print(f"[regrade] {event.submission}: {event.phase}", style="yellow", highlight=False,
+                               markup=False)
         elif event.kind == "stopping":
             self.console.print("Stopping: waiting for the gradings under way to tear down…", highlight=False)
         elif event.kind == "notice" and event.phase:
@@ -126,7 +129,10 @@ class LiveProgress:
         if name is None:
             return
         row = self.rows.setdefault(name, {"state": "queued", "since": time.monotonic(), "finished": 0.0})
-        if event.kind == "phase":
+        if event.kind == "regrade":  # its worker was lost: said above the table, and in its row
+            self.console.print(Text(f"{name}: {event.phase}", style="yellow"))
+            row.update(state="active", phase=event.phase, regrade=True, since=time.monotonic())
+        elif event.kind == "phase":
             if row["state"] in ("queued", "active"):
                 if row["state"] == "queued":
                     row["since"] = time.monotonic()
@@ -160,7 +166,8 @@ class LiveProgress:
         left -= len(queued_rows) + (1 if len(queued_rows) < len(queued) else 0)
         recent = finished[:max(0, left - (1 if len(finished) > left else 0))]
         for name, row in shown:
-            table.add_row(Text(name), Text(f"● {row.get('phase') or 'grading'}", style="yellow"),
+            mark, style = ("↻", "bold yellow") if row.get("regrade") else ("●", "yellow")
+            table.add_row(Text(name), Text(f"{mark} {row.get('phase') or 'grading'}", style=style),
                           Text(f"{now - row['since']:.0f} s", style="dim"))
         for name in queued_rows:
             table.add_row(Text(name, style="dim"), Text("queued", style="dim"), Text(""))
@@ -283,10 +290,7 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
         rubric_config = load_rubric(rubric)
         class_roster = Roster.load(roster) if roster else None
         if queue:
-            from grader.queue import make_app, rubric_to_dict
-
-            make_app(queue).close()          # refuses what is not a Redis URL
-            rubric_to_dict(rubric_config)    # refuses what cannot travel to workers
+            _check_queue(queue, rubric_config)
     except (RubricError, RosterError) as exc:
         raise click.UsageError(str(exc)) from exc
     except GraderError as exc:
@@ -329,6 +333,27 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
                       "gradings created was removed. Run the same command again to grade the rest.[/yellow]")
         sys.exit(EXIT_SIGTERM if _Terminated.flag else EXIT_SIGINT)
     sys.exit(EXIT_ERRORS if result.errored else EXIT_OK)
+
+
+def require_queue_extra() -> None:
+    """Without Celery (the `queue` extra), one line saying what to install, and exit 2."""
+    from grader.queue import QueueUnavailable, require_celery
+
+    try:
+        require_celery()
+    except QueueUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _check_queue(queue: str, rubric: Any) -> None:
+    """Refuse, before anything is sent, a queue this grader cannot use."""
+    require_queue_extra()
+    from grader.queue.config import make_app
+    from grader.queue.payload import rubric_to_dict
+
+    make_app(queue).close()  # refuses what is not a Redis URL
+    rubric_to_dict(rubric)   # refuses what cannot travel to workers
 
 
 @click.command("report")

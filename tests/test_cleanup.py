@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -48,3 +49,16 @@ def test_owner_states() -> None:
     assert cleanup.owner_state(f"{host}:{dead_pid()}") == "dead"
     assert cleanup.owner_state("elsewhere:123") == "elsewhere"
     assert cleanup.owner_state(None) == "elsewhere"
+
+
+def test_a_zombie_owns_nothing() -> None:
+    """A grading process killed with its worker may stay an unreaped zombie; its stack is an orphan."""
+    zombie = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while open(f"/proc/{zombie.pid}/stat").read().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "`true` never exited"
+            time.sleep(0.01)
+        assert cleanup.owner_state(f"{socket.gethostname()}:{zombie.pid}") == "dead"
+    finally:
+        zombie.wait()

@@ -1,12 +1,13 @@
 """Grading on Celery workers: a real Redis on loopback as broker and backend, real worker
-processes, real gradings; and the payload checks that keep workers to grading only."""
+processes, real gradings; the payload checks that keep workers to grading only; and what the
+queue commands say without Celery."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,20 +15,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from grader.bootfile import OWNER_LABEL
-from grader.queue import (
-    PayloadRefused,
+from grader.batch import BatchEvent
+from grader.cli_batch import LiveProgress, PlainProgress
+from grader.queue.config import (
     QueueError,
-    check_payload,
+    attempt_id,
+    attempt_of,
+    first_id_of,
     make_app,
+    task_id,
+)
+from grader.queue.liveness import Beats, beating
+from grader.queue.payload import (
+    PayloadRefused,
+    check_payload,
     make_payload,
     rubric_from_dict,
     rubric_to_dict,
     zip_folder,
 )
 from grader.rubric import Rubric, load_rubric
-from tests.conftest import REPO, SAMPLES, docker_lines, redis_server
+from tests.conftest import REPO, SAMPLES, redis_server
 from tests.test_batch_samples import submission_id
 from tests.test_samples_e2e import EXPECTED
 
@@ -72,6 +82,109 @@ def test_only_redis_urls() -> None:
         make_app("amqp://guest@localhost//")
 
 
+def test_a_grading_is_lost_once_its_beat_stops_changing() -> None:
+    now = [0.0]
+    beats = Beats(lost_after_s=15, clock=lambda: now[0])
+    assert beats.lost("t", None) is None              # Celery's own STARTED, before the first beat
+    for beat, at in ((0, 1.0), (1, 6.0), (2, 11.0)):
+        now[0] = at
+        assert beats.lost("t", beat) is None
+    now[0] = 26.0
+    assert beats.lost("t", 2) is None                 # 15 s since the beat changed: not yet
+    now[0] = 26.5
+    assert beats.lost("t", 2) == "no sign of life for 16 s"
+    assert beats.lost("other", 2) is None             # counted per attempt, from when first seen
+
+
+def test_beating_writes_until_the_block_ends_and_never_after() -> None:
+    written: list[int] = []
+    with beating(written.append, interval_s=0.05):
+        time.sleep(0.3)
+    count = len(written)
+    time.sleep(0.2)
+    assert written == list(range(count)) and count >= 3 and len(written) == count
+
+
+def test_attempt_ids_are_told_apart() -> None:
+    first = task_id("ab" * 32, "cd" * 16)
+    assert [attempt_id(first, n) for n in range(3)] == [first, f"{first}-r1", f"{first}-r2"]
+    assert {first_id_of(attempt_id(first, n)) for n in range(3)} == {first}
+    assert [attempt_of(attempt_id(first, n)) for n in range(3)] == [0, 1, 2]
+
+
+
+# The progress views ----------------------------------------------------------------------------------
+
+REGRADE_EVENTS = [BatchEvent("queued", "alice", total=2), BatchEvent("phase", "alice", phase="grading on vm:1", total=2),
+                  BatchEvent("regrade", "alice", phase="worker vm:1 was lost (no heartbeat for 16 s); sent again, "
+                             "ahead of the queue", total=2),
+                  BatchEvent("regrade", "alice", phase="regrading on vm:2 (worker vm:1 was lost)", total=2)]
+
+
+def test_the_live_view_shows_a_regrade_and_who_took_it_over() -> None:
+    console = Console(record=True, width=120, force_terminal=True)
+    view = LiveProgress(console, jobs=2)
+    for event in REGRADE_EVENTS:
+        view(event)
+    console.print(view)
+    screen = console.export_text()
+    assert "alice: worker vm:1 was lost (no heartbeat for 16 s); sent again" in screen  # printed above the table
+    assert re.search(r"alice\s+↻ regrading on vm:2 \(worker vm:1 was lost\)", screen), screen
+
+
+def test_the_plain_view_prints_a_line_per_regrade_event() -> None:
+    console = Console(record=True, width=200)
+    view = PlainProgress(console)
+    for event in REGRADE_EVENTS:
+        view(event)
+    assert console.export_text().splitlines() == [
+        "[regrade] alice: worker vm:1 was lost (no heartbeat for 16 s); sent again, ahead of the queue",
+        "[regrade] alice: regrading on vm:2 (worker vm:1 was lost)"]
+
+
+# Without the `queue` extra ---------------------------------------------------------------------------
+
+WITHOUT_CELERY = """
+import runpy, sys
+
+class HideCelery:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"celery", "kombu", "billiard"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, HideCelery())
+sys.argv[0] = "grader"
+runpy.run_module("grader.cli", run_name="__main__")
+"""
+
+
+def grader_without_celery(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", WITHOUT_CELERY, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("command", [["worker", "--broker", "redis://127.0.0.1:6379/0"],
+                                     ["batch", "{folder}", "--out", "{out}", "--queue", "redis://127.0.0.1:6379/0"]],
+                         ids=["worker", "batch--queue"])
+def test_without_celery_the_queue_commands_say_what_to_install(tmp_path: Path, command: list[str]) -> None:
+    shutil.copytree(SAMPLES / "redis_only", tmp_path / "class" / "redis_only")
+    args = [arg.format(folder=tmp_path / "class", out=tmp_path / "out") for arg in command]
+    done = grader_without_celery(*args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == "error: grading on a queue needs Celery, which is not installed here: " \
+                                  "pip install 'compose-grader[queue]'"
+    assert "Traceback" not in done.stdout and not (tmp_path / "out").exists()
+
+
+def test_without_celery_a_local_batch_still_grades(tmp_path: Path) -> None:
+    """The blocker hides only Celery: the same command without --queue grades (statically here)."""
+    shutil.copytree(SAMPLES / "redis_only", tmp_path / "class" / "redis_only")
+    done = grader_without_celery("batch", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--static")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out" / "results.json").is_file()
+
+
 # End to end ------------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -81,31 +194,55 @@ def broker(tmp_path: Path) -> Iterator[str]:
 
 
 class Workers:
-    def __init__(self, broker_url: str, env: dict[str, str]) -> None:
-        self.broker_url, self.env, self.processes = broker_url, env, []
+    """Real `grader worker` processes, each the leader of its own process group."""
+
+    def __init__(self, broker_url: str, env: dict[str, str], logs: Path) -> None:
+        self.broker_url, self.env, self.logs, self.processes = broker_url, env, logs, []
 
     def start(self, count: int) -> None:
-        for index in range(count):
-            log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"grader-worker-{os.getpid()}-{index}.log", "w")
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "grader.cli", "worker", "--broker", self.broker_url, "-c", "1",
-                 "--loglevel", "WARNING"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                env={**os.environ, **self.env}))
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for _ in range(count):
+            with open(self.logs / f"worker-{len(self.processes)}.log", "w") as log:
+                self.processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "grader.cli", "worker", "--broker", self.broker_url, "-c", "1",
+                     "--loglevel", "WARNING"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    env={**os.environ, **self.env}))
 
     def stop(self) -> None:
+        """SIGTERM every group (a warm shutdown), then wait until none of their processes is left."""
         for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+            signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
         for process in self.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            while group_pids(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            signal_group(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def group_pids(pgid: int) -> set[int]:
+    """The live (not zombie) processes of a process group."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except (OSError, ValueError):
+            continue
+        if entry.isdigit() and int(fields[2]) == pgid and fields[0] != "Z":
+            found.add(int(entry))
+    return found
 
 
 @pytest.fixture
-def workers(broker: str) -> Iterator[Workers]:
-    pool = Workers(broker, {"GRADER_QUEUE_VISIBILITY_TIMEOUT": "20"})
+def workers(broker: str, tmp_path: Path) -> Iterator[Workers]:
+    pool = Workers(broker, {"GRADER_QUEUE_VISIBILITY_TIMEOUT": "20"}, tmp_path / "logs")
     try:
         yield pool
     finally:
@@ -140,48 +277,3 @@ def test_queue_batch_over_the_samples_matches_expected(docker_engine, broker: st
     again = batch(SAMPLES, tmp_path / "again", broker, timeout=120)
     assert again.returncode == 0 and time.monotonic() - started < 60
     assert statuses_by_submission(tmp_path / "again") == got
-
-
-def owned_by_group(pgid: int) -> set[str]:
-    pids = {int(p) for p in os.listdir("/proc") if p.isdigit() and _pgid(int(p)) == pgid}
-    found: set[str] = set()
-    for pid in pids:
-        found |= docker_lines("ps", "-aq", "--filter", f"label={OWNER_LABEL}={socket.gethostname()}:{pid}")
-    return found
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-@pytest.mark.docker
-def test_sigkill_of_a_grading_worker_loses_nothing(docker_engine, broker: str, workers: Workers,
-                                                   tmp_path: Path) -> None:
-    names = ["perfect", "redis_only", "no_web", "wrong_port"]
-    folder = tmp_path / "in"
-    for name in names:
-        shutil.copytree(SAMPLES / name, folder / name)
-    volumes_before = docker_lines("volume", "ls", "-q")
-    workers.start(2)
-    coordinator = subprocess.Popen([sys.executable, "-m", "grader.cli", "batch", str(folder), "--out",
-                                    str(tmp_path / "out"), "--queue", broker],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim = workers.processes[0]
-    deadline = time.monotonic() + 300
-    while not owned_by_group(victim.pid):
-        assert time.monotonic() < deadline, "the first worker never started a grading"
-        time.sleep(0.2)
-    os.killpg(victim.pid, signal.SIGKILL)
-    output, errors = coordinator.communicate(timeout=900)
-    assert coordinator.returncode == 0, output[-2000:] + errors[-2000:]
-    got = statuses_by_submission(tmp_path / "out")
-    for name in names:
-        assert got[name] == EXPECTED[name]["checks"], name
-    assert not owned_by_group(victim.pid)
-    workers.stop()
-    leftovers = docker_lines("ps", "-aq", "--filter", "label=org.compose-grader")
-    assert not leftovers, "a killed worker's containers were not swept"
-    assert docker_lines("volume", "ls", "-q") <= volumes_before
