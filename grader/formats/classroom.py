@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from typing import Any
 
@@ -67,7 +68,7 @@ def exact_points(value: Any) -> int | float:
         number = float(value)
     except (TypeError, ValueError):
         return 0
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         return 0
     return int(number) if number.is_integer() else number
 
@@ -100,6 +101,11 @@ def _message(check: dict[str, Any]) -> str:
     return log_safe(f"skipped: {text}" if status == "skipped" else text)
 
 
+def _location(item: dict[str, Any]) -> dict[str, Any]:
+    location = item.get("location")
+    return location if isinstance(location, dict) else {}
+
+
 def _integer(value: Any) -> int:
     try:
         return int(value or 0)
@@ -108,7 +114,7 @@ def _integer(value: Any) -> int:
 
 
 def _test(check: dict[str, Any]) -> dict[str, Any]:
-    location = check.get("location") if isinstance(check.get("location"), dict) else {}
+    location = _location(check)
     points = f"{num(check.get('points'))}/{num(check.get('max_points'))}"
     name = str(check.get("title") or check.get("id") or "check")
     name += f" ({points} bonus)" if check.get("bonus") else f" ({points})"
@@ -132,10 +138,10 @@ def _policy_test(policy: list[dict[str, Any]]) -> dict[str, Any]:
     """Not a check, and worth no points, but the student must see why nothing was booted."""
     lines = ["policy failed: refused by the safety policy, so nothing was built or started"]
     for violation in policy:
-        location = violation.get("location") if isinstance(violation.get("location"), dict) else {}
+        location = _location(violation)
         where = f" (at {location['file']}:{location.get('line') or '?'})" if location.get("file") else ""
         lines.append(f"- {violation.get('message') or violation.get('rule')}{where}")
-    first = policy[0].get("location") if isinstance(policy[0].get("location"), dict) else {}
+    first = _location(policy[0])
     text = log_safe("\n".join(lines))
     return {"name": "Safety policy (0/0)", "status": "fail", "score": 0, "message": text, "test_code": text,
             "filename": str(first.get("file") or ""), "line_no": _integer(first.get("line")), "duration": 0}
@@ -167,7 +173,7 @@ def recorded_points(data: dict[str, Any]) -> int | float:
     return total
 
 
-def _settle_score(tests: list[dict[str, Any]], score: int | float) -> None:
+def _settle_score(tests: list[dict[str, Any]], score: float) -> None:
     """Make the reporter's sum equal ``score``, should a result's checks not add up to it.
 
     A result the grader wrote always adds up (its score is the same sum, in the same order);
