@@ -247,3 +247,25 @@ def test_a_restored_name_that_two_files_would_share_keeps_canvas_name(tmp_path: 
     (tmp_path / "doejane_1_3_docker-compose-1.yml").write_text("b")
     names = sorted(f.name for f in read_download(tmp_path).submissions[0].files)
     assert names == ["docker-compose-1.yml", "docker-compose.yml"]
+
+
+def test_a_hostile_download_is_read_and_materialised_inside_its_folder(tmp_path: Path) -> None:
+    root = tmp_path / "dl"
+    root.mkdir()
+    names = ["doejane_1_2_..\\..\\evil.yml", "doejane_1_3_docker\u202e-compose.yml", "doejane_1_4_\x1b[2Jclear.txt",
+             "doejane_1_5_docker-compose.yml", "doejane_1_6_e\u0301.txt"]
+    for name in names:
+        (root / name).write_text(name)
+    (root / "doejane_1_7_sub").mkdir()  # a folder where Canvas puts only files
+    (root / "doejane_1_7_sub" / "x.yml").write_text("x")
+    download = read_download(root)
+    files = download.submissions[0].files
+    assert sorted(f.name for f in files) == sorted(["evil.yml", "docker-compose.yml", "docker-compose (2).yml",
+                                                    "[2Jclear.txt", "\u00e9.txt"])
+    assert [item.path for item in download.ignored] == ["doejane_1_7_sub/x.yml"]
+    made = materialise(download.submissions[0], download.root, tmp_path / "out")
+    assert sorted(made.written) == sorted(f.name for f in files) and made.skipped == []
+    assert all(path.resolve().parent == made.folder.resolve() for path in made.folder.iterdir())
+    assert (made.folder / "docker-compose.yml").read_text() == "doejane_1_5_docker-compose.yml"  # the real one keeps its name
+    with pytest.raises(LmsError, match="neither a folder nor a .zip"), opened(root / names[3]):
+        pass

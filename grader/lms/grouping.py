@@ -30,7 +30,10 @@ def _names(entries: list[Entry]) -> list[str]:
     stored = [safe_relative(entry.as_downloaded or entry.name) for entry in entries]
     taken = Counter(wanted)
     names = [name if taken[name] == 1 or name == kept else kept for name, kept in zip(wanted, stored)]
-    return unique_names(names)
+    # On a clash, a name that needed no cleaning keeps it ("docker\u202e-compose.yml" loses to the real one).
+    order = sorted(range(len(names)), key=lambda index: names[index] != entries[index].name)
+    settled = dict(zip(order, unique_names([names[index] for index in order])))
+    return [settled[index] for index in range(len(names))]
 
 
 def _submission(entries: list[Entry]) -> LmsSubmission:
