@@ -163,7 +163,7 @@ def load_results_json(path: Path) -> list[dict[str, Any]]:
 
 # grades.csv ------------------------------------------------------------------------------------
 
-def _cell(value: Any) -> str:
+def safe_cell(value: Any) -> str:
     """Text for a spreadsheet: a leading = + - @ would start a formula, so it is quoted away."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -195,12 +195,12 @@ def write_grades_csv(entries: list[dict[str, Any]], path: Path) -> Path:
         checks = checks_by_id(entry)
         missing = is_missing(entry)
         rows.append([
-            _cell(entry_id(entry)), _cell(entry_name(entry)),
+            safe_cell(entry_id(entry)), safe_cell(entry_name(entry)),
             "" if missing else _points(entry.get("score")),
             _points(maximum if missing else entry.get("max_score")),
             *("" if missing or column.id not in checks else _points(checks[column.id].get("points"))
               for column in columns),
-            state(entry), _cell(entry.get("submission") or ""), _cell(student_of(entry).get("github_username") or ""),
+            state(entry), safe_cell(entry.get("submission") or ""), safe_cell(student_of(entry).get("github_username") or ""),
         ])
     buffer = _Lines()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -284,6 +284,22 @@ def assert_reporter_shape(data: dict[str, Any]) -> None:
         assert all(isinstance(test[key], str) for key in ("name", "message", "test_code", "filename"))
 
 
+def assert_tests_follow_checks(data: dict[str, Any], result: dict[str, Any]) -> None:
+    """One test per check, in order; ``test_code`` (what the reporter prints) names the check when it did not pass."""
+    tests = data["tests"][:len(result["checks"])]
+    assert len(tests) == len(result["checks"])
+    for test, check in zip(tests, result["checks"]):
+        assert test["status"] == classroom.TEST_STATUS[check["status"]]
+        if check["status"] in ("failed", "skipped"):
+            assert test["test_code"].startswith(f"{check['id']} {check['status']}"), test
+        else:
+            assert test["test_code"] == "", test
+
+
+def classroom_test_of(data: dict[str, Any], result: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return data["tests"][[c["id"] for c in result["checks"]].index(check_id)]
+
+
 def reporter_totals(data: dict[str, Any]) -> tuple[float, float]:
     """What autograding-grading-reporter sends to the classroom: sum of tests' scores, max_score."""
     return sum(test["score"] for test in data["tests"]), data["max_score"]
@@ -294,14 +310,14 @@ def test_classroom_shape_and_scores(static_results: dict[str, dict]) -> None:
         data = to_classroom(result)
         assert_reporter_shape(data)
         assert reporter_totals(data) == (result["score"], result["max_score"])
-        assert [test["test_code"] for test in data["tests"]] == [c["id"] for c in result["checks"]]
+        assert_tests_follow_checks(data, result)
     assert to_classroom(static_results["perfect"])["status"] == "pass"
     assert to_classroom(static_results["wrong_port"])["status"] == "fail"
     assert to_classroom(static_results["broken_yaml"])["status"] == "fail"
     assert to_classroom(synthetic())["status"] == "error"
-    port = next(t for t in to_classroom(static_results["wrong_port"])["tests"] if t["test_code"] == "redis-port")
+    port = classroom_test_of(to_classroom(static_results["wrong_port"]), static_results["wrong_port"], "redis-port")
     assert (port["status"], port["filename"], port["line_no"]) == ("fail", "docker-compose.yaml", 7)
-    assert "fix: " in port["message"]
+    assert "fix: " in port["message"] and "fix: " in port["test_code"]
 
 
 def test_classroom_bonus_counts_in_score_not_in_max_score() -> None:
@@ -311,7 +327,7 @@ def test_classroom_bonus_counts_in_score_not_in_max_score() -> None:
     data = to_classroom(result)
     assert data["status"] == "pass"
     assert reporter_totals(data) == (6, 3)  # the reporter shows 6/3: bonus above the maximum
-    bonus = next(t for t in data["tests"] if t["test_code"] == "flask-counter")
+    bonus = classroom_test_of(data, result, "flask-counter")
     assert bonus["score"] == 3 and "bonus" in bonus["name"]
 
 
@@ -326,7 +342,8 @@ def test_classroom_min_score_and_policy() -> None:
                                           "location": {"file": "compose.yaml", "line": 4}}])
     data = to_classroom(refused)
     assert data["status"] == "fail"
-    assert data["tests"][-1]["test_code"] == "policy" and data["tests"][-1]["score"] == 0
+    assert data["tests"][-1]["name"] == "Safety policy (0/0)" and data["tests"][-1]["score"] == 0
+    assert data["tests"][-1]["test_code"].startswith("policy failed") and "compose.yaml:4" in data["tests"][-1]["test_code"]
     assert reporter_totals(data) == (6, 3)
 
 
@@ -497,8 +514,7 @@ def test_action_static_matches_grader_check(sample: str, status: str, tmp_path: 
     assert decoded["status"] == status
     assert reporter_totals(decoded) == (reference["score"], reference["max_score"])
     assert decoded == to_classroom(reference) | {"tests": decoded["tests"]}
-    assert [(t["test_code"], t["status"]) for t in decoded["tests"]] == \
-        [(c["id"], classroom.TEST_STATUS[c["status"]]) for c in reference["checks"]]
+    assert_tests_follow_checks(decoded, reference)
     assert outputs["score"] == junit.num(reference["score"])
     assert outputs["max-score"] == junit.num(reference["max_score"])
     assert outputs["status"] == status
