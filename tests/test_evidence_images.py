@@ -123,6 +123,22 @@ def test_more_pictures_than_the_cap(tmp_path: Path) -> None:
     assert all("cap of 10 pictures" in reason for reason in reasons(scan).values())
 
 
+def test_refused_pictures_do_not_use_up_the_cap_but_only_so_many_are_opened(tmp_path: Path) -> None:
+    for index in range(25):
+        (tmp_path / f"a{index:02}.png").write_bytes(images.PNG_MAGIC + b"garbage")
+    (tmp_path / "b.png").write_bytes(png_bytes(8, 8))
+    scan = find_images(tmp_path, ImageLimits(max_count=2))
+    assert scan.images == ()  # b.png comes after 25 broken ones: only 4 (2 x the cap) are opened
+    over = [path for path, reason in reasons(scan).items() if "over the cap" in reason]
+    assert len(over) == 22 and "b.png" in over
+    scan = find_images(tmp_path, ImageLimits(max_count=20))  # 40 may be opened: all are
+    assert [image.path for image in scan.images] == ["b.png"]
+    assert len(reasons(scan)) == 25 and all("cannot be decoded" in reason for reason in reasons(scan).values())
+    (tmp_path / "a00.png").unlink()
+    (tmp_path / "a01.png").write_bytes(png_bytes(8, 8))
+    assert [image.path for image in find_images(tmp_path, ImageLimits(max_count=1)).images] == ["a01.png"]
+
+
 def test_fifo_and_ignored_folders(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.png")  # opening it for reading would block a careless scanner
     (tmp_path / ".git").mkdir()
@@ -191,3 +207,32 @@ def test_without_pillow_pictures_are_found_by_bytes_and_the_scan_says_so(tmp_pat
     scan = find_images(tmp_path)
     assert [(image.path, image.width) for image in scan.images] == [("a.png", None)]
     assert scan.skipped is not None and scan.skipped.startswith("skipped: pictures (Pillow is not installed")
+
+
+def test_corrupted_pictures_are_refused_or_decoded_never_raise(tmp_path: Path) -> None:
+    """Seeded corruption of the committed screenshots: flipped, cut and inserted bytes."""
+    import random
+
+    sources = sorted((Path(__file__).parent / "data" / "screenshots").glob("*.[pj][np]g"))
+    rng = random.Random(14)
+    outcomes = {"decoded": 0, "refused": 0}
+    for round_number in range(60):
+        data = bytearray(rng.choice(sources).read_bytes())
+        for _ in range(rng.randint(1, 12)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.7:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at:at + rng.randint(1, 200)]
+        picture = tmp_path / f"round{round_number}.png"
+        picture.write_bytes(bytes(data))
+        scan = find_images(tmp_path)
+        for found in scan.images:
+            try:
+                embed(decode(tmp_path, found))
+                outcomes["decoded"] += 1
+            except PictureRefused:
+                outcomes["refused"] += 1
+        outcomes["refused"] += len(scan.rejected)
+        picture.unlink()
+    assert outcomes["decoded"] > 0 and outcomes["refused"] > 0

@@ -146,8 +146,9 @@ def find_images(folder: Path, limits: ImageLimits = ImageLimits()) -> ImageScan:
         walk.rejected.append(RejectedFile("", f"the folder has more than {limits.max_entries} entries: "
                                               "the rest were not looked at"))
     images: list[FoundImage] = []
-    for path, kind, size in sorted(walk.candidates):
-        if len(images) >= limits.max_count:
+    for tried, (path, kind, size) in enumerate(sorted(walk.candidates)):
+        # Refused ones do not use up the cap, but only so many are opened: each may be 5 MiB.
+        if len(images) >= limits.max_count or tried >= 2 * limits.max_count:
             walk.rejected.append(RejectedFile(path, f"over the cap of {limits.max_count} pictures "
                                                     "per submission: not read"))
             continue
