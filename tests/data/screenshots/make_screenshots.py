@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DISPLAY = ":97"
+
+
+def free_display() -> str:
+    """An X display number nobody uses (no socket, no lock file), so others' Xvfb are left alone."""
+    for number in range(97, 200):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            return f":{number}"
+    raise SystemExit("make_screenshots: no free X display number in 97-199")
+
+
 IN_NAMESPACE = "MAKE_SCREENSHOTS_IN_NETNS"
 SHELL_PROMPT = "student@laptop:~/redis-lab$ "
 CONVERT = "/usr/bin/convert" if Path("/usr/bin/convert").exists() else "convert"
@@ -170,7 +179,7 @@ def scene_cli_command(prompt: str) -> str:
 def capture(scene: Scene, port: int, prompt: str, out: Path, home: Path) -> None:
     run("redis-cli", "-p", str(port), "FLUSHALL")
     title = f"shot-{out.stem}"
-    env = {**os.environ, "DISPLAY": DISPLAY, "PS1": SHELL_PROMPT, "HOME": str(home),
+    env = {**os.environ, "PS1": SHELL_PROMPT, "HOME": str(home),
            "HISTFILE": "/dev/null", "REDISCLI_HISTFILE": "/dev/null", "TERM": "xterm"}
     with background(*xterm_argv(scene, title, screen_rows(scene)), env=env):
         window = run("xdotool", "search", "--sync", "--name", title).split()[0]
@@ -181,7 +190,7 @@ def capture(scene: Scene, port: int, prompt: str, out: Path, home: Path) -> None
         if scene.quit_to_shell:
             type_line(window, "exit")
         time.sleep(0.5)
-        run("import", "-display", DISPLAY, "-window", window, str(out))
+        run("import", "-window", window, str(out))
 
 
 def crop(raw: Path, out: Path, spec: str, scene: Scene) -> None:
@@ -204,21 +213,22 @@ def photo(raw: Path, out: Path) -> None:
     keystone = f"0,0 {w // 40},{h // 25}  {w},0 {w - w // 60},0  0,{h} 0,{h - h // 30}  {w},{h} {w},{h}"
     run(CONVERT, str(raw), "-resize", "140%", "-virtual-pixel", "edge", "-distort", "Perspective",
         keystone, "-background", "#8a8f96", "-rotate", "2.5", "-blur", "0x1.1",
-        "-fill", "#5b6a7d", "-colorize", "18%", "+level", "22%,78%", "-attenuate", "0.5",
-        "+noise", "Gaussian", "-seed", "7", "-quality", "55", "-strip", str(out))
+        "-fill", "#5b6a7d", "-colorize", "18%", "+level", "22%,78%", "-seed", "7", "-attenuate", "0.5",
+        "+noise", "Gaussian", "-quality", "55", "-strip", str(out))
 
 
 def make_all(prompt_port: int) -> None:
     prompt = f"127.0.0.1:{prompt_port}"
-    os.environ["DISPLAY"] = DISPLAY  # for xdotool and import
+    display = free_display()
+    os.environ["DISPLAY"] = display  # for xterm, xdotool and import
     manifest = []
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         with background("redis-server", "--port", str(prompt_port), "--bind", "127.0.0.1",
                         "--save", "", "--appendonly", "no", "--dir", temp), \
-             background("Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"):
+             background("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"):
             wait_until(lambda: redis_answers(prompt_port), "redis-server")
-            wait_until(lambda: Path(f"/tmp/.X11-unix/X{DISPLAY[1:]}").exists(), "Xvfb")
+            wait_until(lambda: Path(f"/tmp/.X11-unix/X{display[1:]}").exists(), "Xvfb")
             for scene in SCENES:
                 manifest.append(make_one(scene, prompt_port, prompt, work))
     (HERE / "manifest.json").write_text(json.dumps({"screenshots": manifest}, indent=2) + "\n")
