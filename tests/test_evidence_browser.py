@@ -159,3 +159,9 @@ def test_shot_round_trips_through_its_dict(camera: PageCamera) -> None:
     assert data["bytes"] == len(shot.png or b"") and data["data_uri"].startswith("data:image/png;base64,")
     assert PageShot.from_dict(data) == PageShot.from_dict(shot.to_dict())
     assert PageShot.from_dict(data).png == shot.png
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "data:text/html,<p>x</p>", "chrome://version", "127.0.0.1:5000"])
+def test_only_http_pages_are_shot(camera: PageCamera, url: str) -> None:
+    shot = camera.shoot(url)
+    assert shot.png is None and shot.text == "" and shot.error == "only http(s) pages are shot"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -80,9 +81,9 @@ class PageCamera:
         self.timeout_ms = timeout_s * 1000
         self.scripts = scripts
         self.skipped: str | None = None
-        self._playwright: Any = None
         self._browser: Any = None
         self._dead_end: socket.socket | None = None
+        self._cleanup = ExitStack()
 
     def __enter__(self) -> PageCamera:
         self.skipped = playwright_missing()
@@ -90,17 +91,16 @@ class PageCamera:
             return self
         from playwright.sync_api import Error, sync_playwright
 
-        self._dead_end = socket.socket()
+        self._dead_end = self._cleanup.enter_context(socket.socket())
         self._dead_end.bind(("127.0.0.1", 0))  # bound, never listening: connecting is refused
         try:
-            self._playwright = sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(
-                executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS,
-                timeout=self.timeout_ms * 3)
+            driver = self._cleanup.enter_context(sync_playwright())
+            self._browser = driver.chromium.launch(executable_path=str(chromium_path()), headless=True,
+                                                   args=CHROMIUM_ARGS, timeout=self.timeout_ms * 3)
+            self._cleanup.callback(self._browser.close)
         except Error as error:  # Chromium would not start, or an asyncio loop runs in this thread
             self.close()
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            self.skipped = f"skipped: page screenshots (Chromium did not start: {first[:160]})"
+            self.skipped = f"skipped: page screenshots (Chromium did not start: {_first_line(error)[:160]})"
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -108,19 +108,9 @@ class PageCamera:
         self.close()
 
     def close(self) -> None:
-        try:
-            if self._browser is not None:
-                self._browser.close()
-        finally:
-            self._browser = None
-            try:
-                if self._playwright is not None:
-                    self._playwright.stop()
-            finally:
-                self._playwright = None
-                if self._dead_end is not None:
-                    self._dead_end.close()
-                self._dead_end = None
+        """Close the browser, stop playwright's driver and free the port (in that order)."""
+        self._browser = None
+        self._cleanup.close()
 
     def _proxy(self, allowed: tuple[str, str] | None) -> dict[str, str]:
         assert self._dead_end is not None
@@ -133,6 +123,8 @@ class PageCamera:
     def shoot(self, url: str, size: ShotSize | None = None) -> PageShot:
         """Load ``url`` (only its own origin may be fetched) and photograph the viewport."""
         origin = urlsplit(url)
+        if origin.scheme not in ("http", "https") or not origin.netloc:
+            return PageShot(url, error="only http(s) pages are shot")  # never file:, data: or the like
         return self._shot(url, lambda page: page.goto(url, wait_until="load", timeout=self.timeout_ms),
                           (origin.scheme, origin.netloc), size or self.size)
 
