@@ -1,8 +1,9 @@
 """Talking to the running services: Redis over its protocol, the web app over HTTP.
 
 Every probe is bounded: a Redis client never retries by itself (the callers' loops have
-deadlines), and a page is read with a cap on its size and a deadline on its whole body, so
-a web app that hangs, drips or answers gigabytes cannot stall or exhaust the grader.
+deadlines) and reads every reply with a cap on its size and a deadline on the whole reply
+(grader/boundedredis.py), and a page is read with a cap on its size and a deadline on its
+whole body, so a server that hangs, drips or answers gigabytes cannot stall or exhaust the grader.
 """
 from __future__ import annotations
 
@@ -18,26 +19,44 @@ import urllib3.exceptions
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from grader.boundedredis import HINT as BAD_REPLY_HINT
+from grader.boundedredis import (
+    MAX_REPLY_BYTES,
+    BadReply,
+    BoundedParser,
+    NotRedisProtocol,
+    ReplyTooLarge,
+    ReplyTooSlow,
+)
+
+# re-exported: the checks catch these
+__all__ = ["BAD_REPLY_HINT", "MAX_REPLY_BYTES", "BadReply", "NotRedisProtocol", "ReplyTooLarge", "ReplyTooSlow"]
+
 MAX_BODY_BYTES = 1024 * 1024
 _READ_CHUNK = 64 * 1024
 
 
 def redis_client(host: str, port: int, *, password: str | None = None, timeout: float = 5) -> redis.Redis:
     """A client that fails at once instead of retrying: redis-py's own retries (with backoff,
-    also on a refused password) would add seconds to every failed call."""
-    return redis.Redis(host=host, port=port, password=password, socket_timeout=timeout,
-                       socket_connect_timeout=timeout, decode_responses=False,
-                       retry=Retry(NoBackoff(), 0), protocol=2)
+    also on a refused password) would add seconds to every failed call. Each reply is at most
+    MAX_REPLY_BYTES and complete within ``timeout`` (else a BadReply)."""
+    pool = redis.ConnectionPool(host=host, port=port, password=password, socket_timeout=timeout,
+                                socket_connect_timeout=timeout, decode_responses=False,
+                                retry=Retry(NoBackoff(), 0), protocol=2, parser_class=BoundedParser)
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # close() disconnects, as when redis-py builds the pool itself
+    return client
 
 
 def wait_for_ping(client: redis.Redis, timeout: float) -> None:
-    """PING until Redis answers (it may still be loading its data); re-raise the last error."""
+    """PING until Redis answers (it may still be loading its data); re-raise the last error.
+    A bad reply is not retried: a server that is still starting does not send one."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             client.ping()
             return
-        except redis.AuthenticationError:
+        except (redis.AuthenticationError, BadReply):
             raise
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
             if time.monotonic() > deadline:
