@@ -144,10 +144,17 @@ def _live_counter_in_redis(grading: GradingContext, shown: int) -> None:
 
     url = urlparse(grading.live.redis_url)
     client = probes.redis_client(url.hostname or "localhost", url.port or 6379, password=url.password)
+    deadline = time.monotonic() + grading.rubric.limits.check_timeout_s
     try:
         for key in client.scan_iter(count=100):
             if client.type(key) == b"string" and client.get(key) == str(shown).encode():
                 return
+            if time.monotonic() > deadline:  # each reply is bounded; a SCAN that never ends is not
+                fail(f"Redis could not be searched for the counter within {grading.rubric.limits.check_timeout_s:g} s.",
+                     expected="a Redis key holding the count", found="more keys than could be read in time",
+                     hint="Point --redis-url at the Redis of this stack, with few other keys in it.")
+    except probes.BadReply as exc:
+        fail(f"{exc}.", expected="a Redis key holding the count", found=exc.found, hint=probes.BAD_REPLY_HINT)
     except redis.RedisError as exc:
         fail("Redis could not be read to find the counter.", expected="a Redis key holding the count", found=str(exc))
     finally:

@@ -27,6 +27,8 @@ def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outc
         fail("Redis asks for a password, so the grader cannot write a test value (see redis-ping).",
              expected="SET to succeed without a password", found="NOAUTH Authentication required",
              hint="Remove `--requirepass` (or `requirepass` in redis.conf) from the Redis service.")
+    except probes.BadReply as exc:
+        fail(f"{exc}.", expected="SET to succeed", found=exc.found, hint=probes.BAD_REPLY_HINT)
     except redis.RedisError as exc:
         fail("Redis did not accept a test value.", expected="SET to succeed", found=str(exc))
     finally:
@@ -42,6 +44,8 @@ def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outc
         probes.wait_for_ping(client, timeout)
         value = client.get(KEY)
         client.delete(KEY)
+    except probes.BadReply as exc:
+        fail(f"After `down` and `up`, {exc}.", expected="the test value", found=exc.found, hint=probes.BAD_REPLY_HINT)
     except redis.RedisError as exc:
         fail("Redis did not answer after `down` and `up`.", expected="the test value", found=str(exc))
     finally:

@@ -13,6 +13,8 @@ def test_redis_ping(grading: GradingContext, redis_client: redis.Redis, outcome:
         fail("Redis asks for a password, so clients that follow the assignment cannot connect.",
              expected="PONG without a password", found="NOAUTH Authentication required",
              hint="Remove `--requirepass` (or `requirepass` in redis.conf) from the Redis service.")
+    except probes.BadReply as exc:  # before ConnectionError: it is one, but Redis did answer
+        fail(f"{exc}.", expected="PONG", found=exc.found, hint=probes.BAD_REPLY_HINT)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         fail("Redis did not answer PING.", expected="PONG", found=str(exc) or type(exc).__name__,
              hint="Check the Redis service's logs: `docker compose logs redis`.")

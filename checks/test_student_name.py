@@ -27,6 +27,8 @@ def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect
     except redis.AuthenticationError:
         fail("Redis asks for a password, so the key cannot be read (see redis-ping).", expected=f"a readable `{key}`",
              found="NOAUTH Authentication required", hint="Remove the Redis password.")
+    except probes.BadReply as exc:
+        fail(f"{exc}.", expected=f"the key `{key}`", found=exc.found, hint=probes.BAD_REPLY_HINT)
     except redis.RedisError as exc:
         fail(f"Redis could not be asked for `{key}`.", expected=f"the key `{key}`", found=str(exc), hint=hint)
     problem = grading.dump_problem

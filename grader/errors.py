@@ -31,12 +31,14 @@ class EnvironmentProblem(GraderError):
 class CommandError(GraderError):
     """A subprocess failed; carries the command and its output."""
 
-    def __init__(self, message: str, argv: Sequence[str], returncode: int | None, stdout: str, stderr: str) -> None:
+    def __init__(self, message: str, argv: Sequence[str], returncode: int | None, stdout: str, stderr: str,
+                 *, truncated: bool = False) -> None:
         super().__init__(message)
         self.argv = list(argv)
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+        self.truncated = truncated  # stdout/stderr hold only the end of what the command printed
 
     def output_tail(self, lines: int = 30) -> str:
         text = (self.stdout + "\n" + self.stderr).strip()
@@ -45,6 +47,10 @@ class CommandError(GraderError):
 
 class CommandFailed(CommandError):
     """The command ran and exited non-zero."""
+
+
+class OutputTooLarge(CommandFailed):
+    """The command printed more than the runner reads of any command; its whole process group was killed."""
 
 
 class CommandTimeout(CommandError):

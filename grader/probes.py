@@ -1,22 +1,43 @@
 """Talking to the running services: Redis over its protocol, the web app over HTTP.
 
 Every probe is bounded: a Redis client never retries by itself (the callers' loops have
-deadlines), and a page is read with a cap on its size and a deadline on its whole body, so
-a web app that hangs, drips or answers gigabytes cannot stall or exhaust the grader.
+deadlines) and reads every reply with a cap on its size and a deadline on the whole reply
+(grader/boundedredis.py), and a page is read with a cap on its size and a deadline on the
+whole answer, headers included, so a server that hangs, drips or answers gigabytes cannot
+stall or exhaust the grader.
 """
 from __future__ import annotations
 
 import codecs
+import contextvars
 import ipaddress
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import requests
+import requests.adapters
+import urllib3.connection
 import urllib3.exceptions
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from grader.boundedredis import HINT as BAD_REPLY_HINT
+from grader.boundedredis import (
+    MAX_REPLY_BYTES,
+    BadReply,
+    BoundedParser,
+    NotRedisProtocol,
+    ReplyTooLarge,
+    ReplyTooSlow,
+)
+
+# re-exported: the checks catch these
+__all__ = ["BAD_REPLY_HINT", "MAX_REPLY_BYTES", "BadReply", "NotRedisProtocol", "ReplyTooLarge", "ReplyTooSlow"]
 
 MAX_BODY_BYTES = 1024 * 1024
 _READ_CHUNK = 64 * 1024
@@ -24,20 +45,25 @@ _READ_CHUNK = 64 * 1024
 
 def redis_client(host: str, port: int, *, password: str | None = None, timeout: float = 5) -> redis.Redis:
     """A client that fails at once instead of retrying: redis-py's own retries (with backoff,
-    also on a refused password) would add seconds to every failed call."""
-    return redis.Redis(host=host, port=port, password=password, socket_timeout=timeout,
-                       socket_connect_timeout=timeout, decode_responses=False,
-                       retry=Retry(NoBackoff(), 0), protocol=2)
+    also on a refused password) would add seconds to every failed call. Each reply is at most
+    MAX_REPLY_BYTES and complete within ``timeout`` (else a BadReply)."""
+    pool = redis.ConnectionPool(host=host, port=port, password=password, socket_timeout=timeout,
+                                socket_connect_timeout=timeout, decode_responses=False,
+                                retry=Retry(NoBackoff(), 0), protocol=2, parser_class=BoundedParser)
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # close() disconnects, as when redis-py builds the pool itself
+    return client
 
 
 def wait_for_ping(client: redis.Redis, timeout: float) -> None:
-    """PING until Redis answers (it may still be loading its data); re-raise the last error."""
+    """PING until Redis answers (it may still be loading its data); re-raise the last error.
+    A bad reply is not retried: a server that is still starting does not send one."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             client.ping()
             return
-        except redis.AuthenticationError:
+        except (redis.AuthenticationError, BadReply):
             raise
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
             if time.monotonic() > deadline:
@@ -52,18 +78,108 @@ class Page:
     truncated: bool  # the body was longer than the cap; ``text`` holds its start
 
 
-def fetch(url: str, *, timeout: float = 5, max_bytes: int = MAX_BODY_BYTES) -> Page:
-    """GET ``url``: at most ``max_bytes`` of the body, all of it within about ``timeout`` seconds.
+class _Watchdog:
+    """Shuts a request's sockets down at its deadline, so no read (of the headers either, which
+    requests bounds only per read) can outlast it: a blocked read then sees the end at once."""
 
-    ``timeout`` bounds the connection and the wait for the headers (per read, as requests does)
-    and the whole body (a deadline): a body that arrives too slowly raises requests.ReadTimeout.
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        self._sockets.append(sock)
+        if self.fired:
+            self._fire()
+
+    def _fire(self) -> None:
+        self.fired = True
+        for sock in self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: nothing to stop
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+_WATCHDOG: contextvars.ContextVar[_Watchdog | None] = contextvars.ContextVar("grader_fetch_watchdog", default=None)
+
+
+class _Watched:
+    """A urllib3 connection whose socket the current fetch's watchdog may shut down."""
+
+    sock: socket.socket
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        watchdog = _WATCHDOG.get()
+        if watchdog is not None:
+            watchdog.watch(self.sock)
+
+
+class _WatchedHTTP(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPS(_Watched, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTP
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPS
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, with connections the fetch's watchdog can cut (urllib3's pool classes
+    are its extension point for this)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def fetch(url: str, *, timeout: float = 5, max_bytes: int = MAX_BODY_BYTES) -> Page:
+    """GET ``url``: at most ``max_bytes`` of the body, the whole answer within about ``timeout`` seconds.
+
+    ``timeout`` bounds the connection, each read and the whole answer, headers and body (a
+    deadline): an answer that arrives too slowly raises requests.ReadTimeout.
     """
-    deadline = time.monotonic() + timeout
-    with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
+    watchdog = _Watchdog(time.monotonic() + timeout)
+    token = _WATCHDOG.set(watchdog)
+    too_slow = f"the page was not complete after {timeout:g} s (it arrives too slowly)"
+    try:
+        with requests.Session() as session:
+            session.mount("http://", _WatchedAdapter())
+            session.mount("https://", _WatchedAdapter())
+            page = _get(session, url, timeout, max_bytes, watchdog.deadline, too_slow)
+    except requests.RequestException as exc:
+        if watchdog.fired and not isinstance(exc, requests.Timeout):
+            raise requests.ReadTimeout(too_slow) from exc
+        raise
+    finally:
+        watchdog.cancel()
+        _WATCHDOG.reset(token)
+    if watchdog.fired:  # the body ended because the watchdog cut it, not because it was complete
+        raise requests.ReadTimeout(too_slow)
+    return page
+
+
+def _get(session: requests.Session, url: str, timeout: float, max_bytes: int, deadline: float,
+         too_slow: str) -> Page:
+    with session.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
         body = bytearray()
         while len(body) <= max_bytes:
             if time.monotonic() > deadline:
-                raise requests.ReadTimeout(f"the page was not complete after {timeout:g} s (it arrives too slowly)")
+                raise requests.ReadTimeout(too_slow)
             chunk = _read_some(response, min(_READ_CHUNK, max_bytes + 1 - len(body)))
             if not chunk:
                 break

@@ -264,7 +264,7 @@ class Stack:
                                       timeout=15, check=False)
         except CommandTimeout:
             return None
-        if "local_address" not in result.stdout:
+        if result.killed_for_output or "local_address" not in result.stdout:  # a flood tells nothing
             return None
         return parse_listeners(result.stdout)
 

@@ -243,6 +243,57 @@ def test_fetch_is_bounded_in_time_against_a_slow_drip() -> None:
     assert elapsed < 2.5
 
 
+def drip_raw(data: bytes, every: float) -> Callable:
+    """A handler that writes ``data`` itself (status line and headers too), a byte every ``every`` s."""
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        for index in range(len(data)):
+            request.wfile.write(data[index:index + 1])
+            request.wfile.flush()
+            time.sleep(every)
+        request.close_connection = True
+    return handler
+
+
+@pytest.mark.parametrize("data", [
+    b"HTTP/1.1 200 OK\r\nX-Drip: " + b"a" * 200,  # headers that never end, each byte in time
+    b"HTTP/1.1 200 " + b"O" * 200,                # a status line that never ends
+], ids=["headers", "status-line"])
+def test_fetch_is_bounded_in_time_against_dripped_headers(data: bytes) -> None:
+    """requests bounds the wait for headers only per read: each byte in time, they could take hours."""
+    with serve(drip_raw(data, 0.1)) as url:
+        started = time.monotonic()
+        with pytest.raises(requests.Timeout, match="not complete after 1 s"):
+            fetch(url, timeout=1)
+        elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 2
+
+
+def test_a_body_cut_at_the_deadline_is_a_timeout_not_a_short_page() -> None:
+    """Without a length, the end of the connection ends the body: the deadline's cut must not pass for it."""
+    def stall(request: BaseHTTPRequestHandler) -> None:
+        request.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nvisited 5 ")
+        request.wfile.flush()
+        time.sleep(3)
+        request.wfile.write(b"times")
+        request.close_connection = True
+
+    with serve(stall) as url:
+        started = time.monotonic()
+        with pytest.raises(requests.Timeout):
+            fetch(url, timeout=1)
+    assert time.monotonic() - started < 2
+
+
+def test_fetch_leaves_no_watchdog_thread_behind() -> None:
+    import threading
+    before = threading.active_count()
+    with serve(reply(200, b"visited 1 times")) as url:
+        for _ in range(5):
+            assert fetch(url, timeout=5).text == "visited 1 times"
+        time.sleep(0.2)
+        assert threading.active_count() <= before + 2  # the server's own threads at most
+
+
 def test_fetch_connection_refused_raises_connection_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

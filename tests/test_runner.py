@@ -6,6 +6,8 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,21 @@ def wait_until_gone(marker: str, within: float = 3.0) -> list[int]:
         if not pids or time.monotonic() > deadline:
             return pids
         time.sleep(0.05)
+
+
+@contextmanager
+def ctrl_c_after(seconds: float) -> Iterator[None]:
+    """KeyboardInterrupt in this thread after ``seconds``, as a Ctrl-C would raise it."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_marker_scan_sees_live_processes() -> None:
@@ -225,19 +242,9 @@ def test_timeout_is_not_a_command_failed_and_not_docker_unavailable() -> None:
 
 def test_ctrl_c_while_waiting_kills_the_group() -> None:
     marker, env = marked_env()
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.7)
     started = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            runner.run(["sh", "-c", "sleep 30 & sleep 30"], timeout=20, env=env)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with ctrl_c_after(0.7), pytest.raises(KeyboardInterrupt):
+        runner.run(["sh", "-c", "sleep 30 & sleep 30"], timeout=20, env=env)
     assert time.monotonic() - started < 10
     assert wait_until_gone(marker) == []
 
