@@ -103,6 +103,9 @@ def keep_as_cache(tag: str) -> None:
     parent = docker.image_parent(tag)
     if parent:
         docker.tag_image(parent, f"{CACHE_REPOSITORY}:{parent.removeprefix('sha256:')[:12]}")
+        kept = docker.images_of(CACHE_REPOSITORY)
+        if len(kept) > MAX_CACHE_IMAGES:  # the oldest go; their layers go with them unless still shared
+            docker.remove("image", [reference for reference, _ in kept[: len(kept) - MAX_CACHE_IMAGES]])
 
 
 def summarize(output: str) -> str | None:

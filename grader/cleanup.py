@@ -12,10 +12,8 @@ from pathlib import Path
 
 from grader import docker
 from grader.bootfile import LABEL, OWNER_LABEL
+from grader.build import CACHE_REPOSITORY
 from grader.submission import process_alive, remove_stale_workspaces
-
-_PROC = Path("/proc")
-
 
 @dataclass
 class Cleaned:
@@ -41,16 +39,7 @@ def owner_state(owner: str | None) -> str:
 def running(pid: int) -> bool:
     """Whether ``pid`` is a live process. A zombie is not: a grading process killed with its
     worker (Celery children die with their parent) may wait unreaped for a while, owning nothing."""
-    if not process_alive(pid):
-        return False
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except FileNotFoundError:
-        return not (_PROC / "self").exists()  # gone since the check, unless there is no /proc at all
-    except OSError:
-        return True  # unreadable: trust kill(pid, 0), so nothing alive is ever removed
-    state = stat.rpartition(")")[2].split()[:1]  # the command name in (...) may hold spaces
-    return state not in (["Z"], ["X"])
+    return process_alive(pid)
 
 
 def clean(remove_all: bool = False) -> Cleaned:
@@ -67,3 +56,10 @@ def clean(remove_all: bool = False) -> Cleaned:
     result.removed = docker.remove_labelled(LABEL, keep=keep)
     result.folders = remove_stale_workspaces()
     return result
+
+
+def remove_build_cache() -> list[str]:
+    """Remove the build cache the grader keeps (`compose-grader-cache:*` and the layers under it)."""
+    references = [reference for reference, _ in docker.images_of(CACHE_REPOSITORY)]
+    docker.remove("image", references)
+    return references

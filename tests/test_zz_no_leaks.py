@@ -5,6 +5,9 @@ anonymous volumes Docker makes for it carry no label.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.conftest import BASELINE, GRADER_LABEL, docker_lines, snapshot
@@ -24,5 +27,28 @@ def test_no_resource_was_added_by_the_suite(docker_engine, request: pytest.Fixtu
     for kind in ("containers", "volumes", "networks"):
         added = now[kind] - baseline[kind]
         assert not added, f"the suite left {len(added)} {kind}: {sorted(added)[:5]}"
-    added_images = now["images"] - baseline["images"]
+    added_images = now["images"] - baseline["images"] - build_cache_layers()
     assert not added_images, f"the suite left images: {sorted(added_images)[:5]}"
+
+
+def build_cache_layers() -> set[str]:
+    """The grader's build cache: compose-grader-cache:* images and the layers under them, kept
+    on purpose for later builds (`grader clean --build-cache` removes them)."""
+    layers: set[str] = set()
+    for reference in docker_lines("image", "ls", "compose-grader-cache", "--format", "{{.Repository}}:{{.Tag}}"):
+        layers |= {layer[:12] for layer in docker_lines("history", "-q", reference) if layer != "<missing>"}
+    return layers
+
+
+def test_grader_clean_removes_the_build_cache(docker_engine, request: pytest.FixtureRequest) -> None:
+    """Runs after the leak checks: the cache the suite built goes, with every layer under it, so
+    the engine holds exactly the images it held before the suite."""
+    baseline = request.config.stash.get(BASELINE, None)
+    if baseline is None:
+        pytest.skip("no baseline: the engine was not reachable when the suite started")
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "clean", "--build-cache"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "build cache image(s) removed" in done.stdout
+    assert not build_cache_layers()
+    assert not snapshot()["images"] - baseline["images"], "layers of the build cache are still there"

@@ -75,6 +75,8 @@ class Expected:
 def compose_config(folder: Path, timeout: float = 60) -> ComposeVerdict:
     """`docker compose config --format json` in ``folder``, as the student would run it."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+    if "DOCKER_CONFIG" in os.environ:  # which Compose plugin (v2 or v5) the suite runs with
+        env["DOCKER_CONFIG"] = os.environ["DOCKER_CONFIG"]
     result = subprocess.run(["docker", "compose", "config", "--format", "json"], cwd=folder, env=env,
                             capture_output=True, text=True, errors="replace", timeout=timeout, check=False)
     if result.returncode != 0:
