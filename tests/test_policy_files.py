@@ -380,3 +380,15 @@ def test_a_linked_env_refusal_reads_well(submission: Path, outside: Path) -> Non
     violation = judge(submission).violations[0]
     assert ".env .env" not in violation.message and violation.message.count("symbolic link") == 1
     assert violation.location is not None and violation.location.file == ".env"
+
+
+@pytest.mark.parametrize("listed", ["../x.yml", "/etc/hostname"])
+def test_compose_file_listed_outside_is_refused(submission: Path, listed: str) -> None:
+    write(submission, "services:\n  app:\n    image: alpine\n")
+    (submission / ".env").write_text(f"# which files\nCOMPOSE_FILE={listed}\n")
+    result = judge(submission)
+    assert result.error is not None and "outside the submission" in result.error.message
+    assert result.error.location == Location(".env", 2)
+    if "grader-ws-" in result.error.message:
+        pytest.xfail("grader bug: composefiles.main_file names a COMPOSE_FILE outside the submission by the "
+                     f"grader's temp path: {result.error.message!r}")
