@@ -17,7 +17,7 @@ from grader.compose import ComposeProject, detect_cli
 from grader.errors import ComposeLoadError
 from grader.loading import load_files, normalised_model
 from grader.policy import RULES, evaluate
-from grader.results import Ignored, Location, PolicyViolation
+from grader.results import Location, PolicyViolation
 from grader.submission import workspace
 from grader.yamlload import LoadedYaml
 
@@ -48,8 +48,6 @@ class Judged:
     config: dict[str, Any] | None = None          # Compose's model of the grader-written files
     error: ComposeLoadError | None = None         # Compose (or the reading) rejected the files
     documents: list[LoadedYaml] = field(default_factory=list)
-    ignored: list[Ignored] = field(default_factory=list)
-    read: list[str] = field(default_factory=list)  # the files Compose was given, as the student names them
 
     def of_rule(self, rule: str) -> list[PolicyViolation]:
         return [v for v in self.violations if v.rule == rule]
@@ -76,8 +74,7 @@ def judge(folder: Path, allowed: frozenset[str] = frozenset(), **caps: int) -> J
                           documents=files.documents if files else [])
         found = evaluate(model.config, files.documents, space.source_copy, refusals=files.refusals,
                          allowed=allowed, **caps)
-        return Judged(found, model.config, None, files.documents, files.ignored,
-                      [w.display_name for w in files.written.values()])
+        return Judged(found, model.config, None, files.documents)
 
 
 def judged_clean(folder: Path) -> Judged:
