@@ -1,37 +1,29 @@
-"""The safety policy: each rule on a small Compose file, raw YAML and (when Compose is installed) the model."""
+"""The safety policy, judged the way a grading judges it: a folder goes through the grader's one
+reading (composefiles), Compose's own model of the files the grader wrote (`docker compose config`,
+no engine needed) and ``policy.evaluate``; each rule is found once, in its words, at the line of
+the student's file that holds it."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
+import ast
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grader import policy
-from grader.policy import RULES, check_documents, check_model, check_symlinks, evaluate
+from grader.compose import ComposeProject, detect_cli
+from grader.errors import ComposeLoadError
+from grader.loading import load_files, normalised_model
+from grader.policy import RULES, evaluate
 from grader.results import Location, PolicyViolation
-from grader.yamlload import load_yaml
+from grader.submission import workspace
+from grader.yamlload import LoadedYaml
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_submissions"
 MARK = "# <-"
-
-
-def _compose_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        done = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
-
-
-COMPOSE = _compose_available()
-needs_compose = pytest.mark.skipif(not COMPOSE, reason="docker compose is not installed")
 
 
 def write(root: Path, text: str, name: str = "compose.yaml") -> Path:
@@ -48,40 +40,66 @@ def marked_line(path: Path) -> int | None:
     return None
 
 
-def raw(root: Path, name: str = "compose.yaml") -> list[PolicyViolation]:
-    return check_documents([load_yaml(root / name, name)], root)
+@dataclass
+class Judged:
+    """What a grading decides about a folder before anything boots."""
+
+    violations: list[PolicyViolation]
+    config: dict[str, Any] | None = None          # Compose's model of the grader-written files
+    error: ComposeLoadError | None = None         # Compose (or the reading) rejected the files
+    documents: list[LoadedYaml] = field(default_factory=list)
+
+    def of_rule(self, rule: str) -> list[PolicyViolation]:
+        return [v for v in self.violations if v.rule == rule]
+
+    @property
+    def rules(self) -> list[str]:
+        return [v.rule for v in self.violations]
 
 
-def compose_model(root: Path, name: str = "compose.yaml") -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COMPOSE_")}
-    done = subprocess.run(
-        ["docker", "compose", "-f", name, "config", "--format", "json"],
-        cwd=root, capture_output=True, text=True, timeout=60, env=env,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+def judge(folder: Path, allowed: frozenset[str] = frozenset(), **caps: int) -> Judged:
+    """The grading's own path from a folder to its policy verdict (as engine._prepare): the
+    refusals of the reading plus the rules on Compose's model; a file Compose rejects keeps only
+    the refusals."""
+    with workspace(folder) as space:
+        files = None
+        try:
+            files = load_files(space)
+            project = ComposeProject(detect_cli(), "grader-policytest", space.project_dir, tuple(files.files),
+                                     profiles=("*",))
+            model = normalised_model(project, files, space)
+        except ComposeLoadError as exc:
+            refusals = files.refusals if files else []
+            return Judged([v for v in refusals if v.rule not in allowed], error=exc,
+                          documents=files.documents if files else [])
+        found = evaluate(model.config, files.documents, space.source_copy, refusals=files.refusals,
+                         allowed=allowed, **caps)
+        return Judged(found, model.config, None, files.documents)
 
 
-def of_rule(violations: list[PolicyViolation], rule: str) -> list[PolicyViolation]:
-    return [v for v in violations if v.rule == rule]
+def judged_clean(folder: Path) -> Judged:
+    result = judge(folder)
+    assert result.error is None, result.error
+    assert result.violations == [], result.violations
+    return result
 
 
 # --------------------------------------------------------------------------- one case per rule
 
-# (rule, compose file with the offending line marked "# <-", words the message must contain, also via the model)
+# (rule, compose file with the offending line marked "# <-", words the message must contain)
 CASES = [
     pytest.param("privileged", """
         services:
           app:
             image: alpine
             privileged: true  # <-
-        """, ["'app'", "privileged: true", "full control of the host"], True, id="privileged"),
+        """, ["'app'", "privileged: true", "full control of the host"], id="privileged"),
     pytest.param("privileged", """
         services:
           app:
             image: alpine
             privileged: "yes"  # <-
-        """, ["'app'", "privileged"], True, id="privileged-yes-string"),
+        """, ["'app'", "privileged"], id="privileged-yes-string"),
     pytest.param("privileged", """
         services:
           app:
@@ -89,7 +107,7 @@ CASES = [
             post_start:
               - command: ["id"]
                 privileged: true  # <-
-        """, ["'app'", "post_start", "privileged: true"], True, id="privileged-post-start"),
+        """, ["'app'", "post_start", "privileged: true"], id="privileged-post-start"),
     pytest.param("privileged", """
         services:
           app:
@@ -97,13 +115,13 @@ CASES = [
             pre_stop:
               - command: id
                 privileged: true  # <-
-        """, ["'app'", "pre_stop"], True, id="privileged-pre-stop"),
+        """, ["'app'", "pre_stop"], id="privileged-pre-stop"),
     pytest.param("cap-add", """
         services:
           app:
             image: alpine
             cap_add: [NET_ADMIN, SYS_ADMIN]  # <-
-        """, ["'app'", "cap_add", "NET_ADMIN", "SYS_ADMIN"], True, id="cap-add"),
+        """, ["'app'", "cap_add", "NET_ADMIN", "SYS_ADMIN"], id="cap-add"),
     pytest.param("cap-add", """
         services:
           app:
@@ -111,26 +129,26 @@ CASES = [
             cap_add:
               - CHOWN
               - ALL  # <-
-        """, ["'app'", "ALL"], True, id="cap-add-all"),
+        """, ["'app'", "ALL"], id="cap-add-all"),
     pytest.param("devices", """
         services:
           app:
             image: alpine
             devices:  # <-
               - "/dev/sda:/dev/sda"
-        """, ["'app'", "devices", "/dev/sda"], True, id="devices"),
+        """, ["'app'", "devices", "/dev/sda"], id="devices"),
     pytest.param("device-cgroup-rules", """
         services:
           app:
             image: alpine
             device_cgroup_rules: ["c 1:3 mr"]  # <-
-        """, ["'app'", "device_cgroup_rules"], True, id="device-cgroup-rules"),
+        """, ["'app'", "device_cgroup_rules"], id="device-cgroup-rules"),
     pytest.param("gpus", """
         services:
           app:
             image: alpine
             gpus: all  # <-
-        """, ["'app'", "gpus"], True, id="gpus"),
+        """, ["'app'", "gpus"], id="gpus"),
     pytest.param("gpus", """
         services:
           app:
@@ -140,7 +158,7 @@ CASES = [
                 reservations:
                   devices:  # <-
                     - capabilities: [gpu]
-        """, ["'app'", "deploy.resources.reservations.devices"], True, id="gpus-deploy"),
+        """, ["'app'", "deploy.resources.reservations.devices"], id="gpus-deploy"),
     pytest.param("security-opt", """
         services:
           app:
@@ -148,57 +166,57 @@ CASES = [
             security_opt:
               - no-new-privileges:true
               - seccomp:unconfined  # <-
-        """, ["'app'", "security_opt", "seccomp:unconfined", "no-new-privileges:true"], True, id="security-opt"),
+        """, ["'app'", "security_opt", "seccomp:unconfined", "no-new-privileges:true"], id="security-opt"),
     pytest.param("sysctls", """
         services:
           app:
             image: alpine
             sysctls:  # <-
               net.core.somaxconn: 1024
-        """, ["'app'", "sysctls"], True, id="sysctls"),
+        """, ["'app'", "sysctls"], id="sysctls"),
     pytest.param("cgroup-parent", """
         services:
           app:
             image: alpine
             cgroup_parent: /system.slice  # <-
-        """, ["'app'", "cgroup_parent"], True, id="cgroup-parent"),
+        """, ["'app'", "cgroup_parent"], id="cgroup-parent"),
     pytest.param("cgroup", """
         services:
           app:
             image: alpine
             cgroup: host  # <-
-        """, ["'app'", "cgroup: host"], True, id="cgroup"),
+        """, ["'app'", "cgroup: host"], id="cgroup"),
     pytest.param("runtime", """
         services:
           app:
             image: alpine
             runtime: sysbox-runc  # <-
-        """, ["'app'", "runtime: sysbox-runc"], True, id="runtime"),
+        """, ["'app'", "runtime: sysbox-runc"], id="runtime"),
     pytest.param("oom-kill-disable", """
         services:
           app:
             image: alpine
             oom_kill_disable: true  # <-
-        """, ["'app'", "oom_kill_disable"], True, id="oom-kill-disable"),
+        """, ["'app'", "oom_kill_disable"], id="oom-kill-disable"),
     pytest.param("oom-score-adj", """
         services:
           app:
             image: alpine
             oom_score_adj: -1000  # <-
-        """, ["'app'", "oom_score_adj", "-1000"], True, id="oom-score-adj"),
+        """, ["'app'", "oom_score_adj", "-1000"], id="oom-score-adj"),
     pytest.param("storage-opt", """
         services:
           app:
             image: alpine
             storage_opt:  # <-
               size: 1G
-        """, ["'app'", "storage_opt"], True, id="storage-opt"),
+        """, ["'app'", "storage_opt"], id="storage-opt"),
     pytest.param("use-api-socket", """
         services:
           app:
             image: alpine
             use_api_socket: true  # <-
-        """, ["'app'", "use_api_socket", "docker api socket"], True, id="use-api-socket"),
+        """, ["'app'", "use_api_socket", "docker api socket"], id="use-api-socket"),
     pytest.param("provider", """
         services:
           db:
@@ -206,56 +224,50 @@ CASES = [
               type: awesomecloud
               options:
                 type: mysql
-        """, ["'db'", "provider", "awesomecloud", "external program"], True, id="provider"),
+        """, ["'db'", "provider", "awesomecloud", "external program"], id="provider"),
     pytest.param("host-namespace", """
         services:
           app:
             image: alpine
             network_mode: host  # <-
-        """, ["'app'", "network_mode: host", "network namespace"], True, id="network-mode-host"),
+        """, ["'app'", "network_mode: host", "network namespace"], id="network-mode-host"),
     pytest.param("host-namespace", """
         services:
           app:
             image: alpine
             pid: host  # <-
-        """, ["'app'", "pid: host"], True, id="pid-host"),
+        """, ["'app'", "pid: host"], id="pid-host"),
     pytest.param("host-namespace", """
         services:
           app:
             image: alpine
             ipc: host  # <-
-        """, ["'app'", "ipc: host"], True, id="ipc-host"),
+        """, ["'app'", "ipc: host"], id="ipc-host"),
     pytest.param("host-namespace", """
         services:
           app:
             image: alpine
             uts: host  # <-
-        """, ["'app'", "uts: host"], True, id="uts-host"),
+        """, ["'app'", "uts: host"], id="uts-host"),
     pytest.param("host-namespace", """
         services:
           app:
             image: alpine
             userns_mode: host  # <-
-        """, ["'app'", "userns_mode: host"], True, id="userns-host"),
+        """, ["'app'", "userns_mode: host"], id="userns-host"),
     pytest.param("host-namespace", """
         services:
           app:
             image: alpine
             network_mode: "container:other_stack_redis"  # <-
-        """, ["'app'", "container:other_stack_redis", "outside this compose project"], True, id="network-mode-container"),
-    pytest.param("host-namespace", """
-        services:
-          app:
-            image: alpine
-            network_mode: "service:ghost"  # <-
-        """, ["'app'", "service:ghost", "no service 'ghost'"], False, id="network-mode-missing-service"),
+        """, ["'app'", "container:other_stack_redis", "outside this compose project"], id="network-mode-container"),
     pytest.param("bind-mount-outside", """
         services:
           app:
             image: alpine
             volumes:
               - /etc:/host-etc:ro  # <-
-        """, ["'app'", "/etc", "outside the submission"], True, id="bind-absolute"),
+        """, ["'app'", "/etc", "outside the submission"], id="bind-absolute"),
     pytest.param("bind-mount-outside", """
         services:
           app:
@@ -263,21 +275,21 @@ CASES = [
             volumes:
               - ./data:/data
               - ~/.ssh:/keys  # <-
-        """, ["'app'", "~/.ssh", "home directory"], True, id="bind-home"),
+        """, ["'app'", "~/.ssh", "home directory"], id="bind-home"),
     pytest.param("bind-mount-outside", """
         services:
           app:
             image: alpine
             volumes:
               - ../..:/up  # <-
-        """, ["'app'", "../..", "outside the submission"], True, id="bind-dotdot"),
+        """, ["'app'", "../..", "outside the submission"], id="bind-dotdot"),
     pytest.param("bind-mount-outside", """
         services:
           app:
             image: alpine
             volumes:
               - /var/run/docker.sock:/var/run/docker.sock  # <-
-        """, ["'app'", "docker socket"], True, id="bind-docker-socket"),
+        """, ["'app'", "docker socket"], id="bind-docker-socket"),
     pytest.param("bind-mount-outside", """
         services:
           app:
@@ -286,14 +298,14 @@ CASES = [
               - type: bind  # <-
                 source: ../
                 target: /parent
-        """, ["'app'", "at /parent", "outside the submission"], True, id="bind-long-syntax"),
+        """, ["'app'", "at /parent", "outside the submission"], id="bind-long-syntax"),
     pytest.param("volumes-from", """
         services:
           app:
             image: alpine
             volumes_from:
               - container:someone_else  # <-
-        """, ["'app'", "volumes_from", "container:someone_else"], True, id="volumes-from"),
+        """, ["'app'", "volumes_from", "container:someone_else"], id="volumes-from"),
     pytest.param("volume-driver", """
         services:
           app:
@@ -302,7 +314,7 @@ CASES = [
         volumes:
           data:
             driver: rexray/ebs  # <-
-        """, ["volume 'data'", "rexray/ebs"], True, id="volume-driver"),
+        """, ["volume 'data'", "rexray/ebs"], id="volume-driver"),
     pytest.param("volume-driver", """
         services:
           app:
@@ -314,7 +326,7 @@ CASES = [
               type: none
               o: bind
               device: /etc
-        """, ["volume 'data'", "driver_opts", "bind mount in disguise"], True, id="volume-driver-opts-bind"),
+        """, ["volume 'data'", "driver_opts", "bind mount in disguise"], id="volume-driver-opts-bind"),
     pytest.param("external-volume", """
         services:
           app:
@@ -323,7 +335,7 @@ CASES = [
         volumes:
           data:
             external: true  # <-
-        """, ["volume 'data'", "external: true"], True, id="external-volume"),
+        """, ["volume 'data'", "external: true"], id="external-volume"),
     pytest.param("external-network", """
         services:
           app:
@@ -333,7 +345,7 @@ CASES = [
           outside:
             name: host
             external: true  # <-
-        """, ["network 'outside'", "external: true"], True, id="external-network"),
+        """, ["network 'outside'", "external: true"], id="external-network"),
     pytest.param("network-driver", """
         services:
           app:
@@ -342,25 +354,25 @@ CASES = [
         networks:
           lan:
             driver: macvlan  # <-
-        """, ["network 'lan'", "macvlan"], True, id="network-driver"),
+        """, ["network 'lan'", "macvlan"], id="network-driver"),
     pytest.param("build-context-outside", """
         services:
           app:
             build:
               context: ..  # <-
-        """, ["'app'", "context '..'", "outside the submission"], True, id="build-context-parent"),
+        """, ["'app'", "context '..'", "outside the submission"], id="build-context-parent"),
     pytest.param("build-context-outside", """
         services:
           app:
             build: https://github.com/example/repo.git#main  # <-
-        """, ["'app'", "remote context"], True, id="build-context-remote"),
+        """, ["'app'", "remote context"], id="build-context-remote"),
     pytest.param("build-context-outside", """
         services:
           app:
             build:
               context: .
               dockerfile: ../Dockerfile  # <-
-        """, ["'app'", "dockerfile '../dockerfile'"], True, id="build-dockerfile-outside"),
+        """, ["'app'", "dockerfile '../dockerfile'"], id="build-dockerfile-outside"),
     pytest.param("build-context-outside", """
         services:
           app:
@@ -368,21 +380,21 @@ CASES = [
               context: .
               additional_contexts:
                 base: docker-image://alpine:3.20  # <-
-        """, ["'app'", "'base'", "docker-image://alpine"], True, id="build-additional-context"),
+        """, ["'app'", "'base'", "docker-image://alpine"], id="build-additional-context"),
     pytest.param("build-cache", """
         services:
           app:
             build:
               context: .
               cache_to: ["type=local,dest=/tmp/cache"]  # <-
-        """, ["'app'", "cache_to"], True, id="build-cache"),
+        """, ["'app'", "cache_to"], id="build-cache"),
     pytest.param("build-ssh", """
         services:
           app:
             build:
               context: .
               ssh: [default]  # <-
-        """, ["'app'", "build.ssh", "ssh agent"], True, id="build-ssh"),
+        """, ["'app'", "build.ssh", "ssh agent"], id="build-ssh"),
     pytest.param("build-secrets", """
         services:
           app:
@@ -392,28 +404,28 @@ CASES = [
         secrets:
           token:
             file: ./token.txt
-        """, ["'app'", "build.secrets"], True, id="build-secrets"),
+        """, ["'app'", "build.secrets"], id="build-secrets"),
     pytest.param("build-entitlements", """
         services:
           app:
             build:
               context: .
               entitlements: [security.insecure]  # <-
-        """, ["'app'", "build.entitlements", "security.insecure"], True, id="build-entitlements"),
+        """, ["'app'", "build.entitlements", "security.insecure"], id="build-entitlements"),
     pytest.param("build-network-host", """
         services:
           app:
             build:
               context: .
               network: host  # <-
-        """, ["'app'", "build.network: host"], True, id="build-network-host"),
+        """, ["'app'", "build.network: host"], id="build-network-host"),
     pytest.param("build-privileged", """
         services:
           app:
             build:
               context: .
               privileged: true  # <-
-        """, ["'app'", "build.privileged"], True, id="build-privileged"),
+        """, ["'app'", "build.privileged"], id="build-privileged"),
     pytest.param("file-outside", """
         services:
           app:
@@ -421,7 +433,7 @@ CASES = [
             env_file:
               - ./app.env
               - /etc/environment  # <-
-        """, ["'app'", "env_file '/etc/environment'", "outside the submission"], False, id="env-file-outside"),
+        """, ["'app'", "env_file '/etc/environment'", "outside the submission"], id="env-file-outside"),
     pytest.param("file-outside", """
         services:
           app:
@@ -429,13 +441,13 @@ CASES = [
             env_file:
               - path: ${ENV_PATH}  # <-
                 required: false
-        """, ["'app'", "variable", "cannot check"], False, id="env-file-variable"),
+        """, ["'app'", "variable", "cannot check"], id="env-file-variable"),
     pytest.param("file-outside", """
         services:
           app:
             image: alpine
             label_file: ../labels  # <-
-        """, ["'app'", "label_file '../labels'"], False, id="label-file-outside"),
+        """, ["'app'", "label_file '../labels'"], id="label-file-outside"),
     pytest.param("file-outside", """
         services:
           app:
@@ -444,7 +456,7 @@ CASES = [
         secrets:
           key:
             file: /etc/shadow  # <-
-        """, ["secret 'key'", "/etc/shadow", "outside the submission"], True, id="secret-file-outside"),
+        """, ["secret 'key'", "/etc/shadow", "outside the submission"], id="secret-file-outside"),
     pytest.param("file-outside", """
         services:
           app:
@@ -453,38 +465,29 @@ CASES = [
         configs:
           conf:
             file: ../../conf.ini  # <-
-        """, ["config 'conf'", "../../conf.ini"], True, id="config-file-outside"),
+        """, ["config 'conf'", "../../conf.ini"], id="config-file-outside"),
     pytest.param("file-outside", """
         services:
           app:
+            image: alpine
             extends:
               file: ../base.yml  # <-
               service: base
-        """, ["'app'", "extends", "../base.yml"], False, id="extends-file-outside"),
+        """, ["'app'", "extends", "../base.yml"], id="extends-file-outside"),
     pytest.param("file-outside", """
         include:
           - ../other/compose.yaml  # <-
         services:
           app:
             image: alpine
-        """, ["include", "../other/compose.yaml", "outside the submission"], False, id="include-outside"),
+        """, ["include", "../other/compose.yaml", "outside the submission"], id="include-outside"),
     pytest.param("file-outside", """
         include:
           - path: oci://registry.example.com/stack:latest  # <-
         services:
           app:
             image: alpine
-        """, ["include", "remote"], False, id="include-remote"),
-    pytest.param("file-outside", """
-        services:
-          app:
-            image: alpine
-            develop:
-              watch:
-                - path: /etc  # <-
-                  action: sync
-                  target: /app
-        """, ["'app'", "develop.watch"], True, id="develop-watch-outside"),
+        """, ["include", "remote"], id="include-remote"),
     pytest.param("secret-environment", """
         services:
           app:
@@ -493,7 +496,7 @@ CASES = [
         secrets:
           token:
             environment: GITHUB_TOKEN  # <-
-        """, ["secret 'token'", "GITHUB_TOKEN", "environment"], True, id="secret-environment"),
+        """, ["secret 'token'", "GITHUB_TOKEN", "environment"], id="secret-environment"),
     pytest.param("secret-environment", """
         services:
           app:
@@ -502,38 +505,215 @@ CASES = [
         configs:
           conf:
             environment: HOME  # <-
-        """, ["config 'conf'", "HOME"], True, id="config-environment"),
+        """, ["config 'conf'", "HOME"], id="config-environment"),
+    pytest.param("network-mode", """
+        services:
+          app:
+            image: alpine
+            network_mode: bridge  # <-
+        """, ["'app'", "network_mode: bridge", "outside this compose project"], id="network-mode-bridge"),
+    pytest.param("network-mode", """
+        services:
+          app:
+            image: alpine
+            network_mode: other_stack_default  # <-
+        """, ["'app'", "network_mode: other_stack_default", "outside this compose project"], id="network-mode-named"),
+    pytest.param("file-outside", """
+        services:
+          app:
+            image: alpine
+            env_file: ${HOME}/.env  # <-
+        """, ["'app'", "env_file", "variable", "cannot check"], id="env-file-interpolated-short"),
+    pytest.param("file-outside", """
+        include:
+          - ${STACK:-other}/compose.yaml  # <-
+        services:
+          app:
+            image: alpine
+        """, ["include", "variable"], id="include-variable"),
+    pytest.param("file-outside", """
+        services:
+          app:
+            image: alpine
+            extends:
+              file: $BASE  # <-
+              service: base
+        """, ["'app'", "extends", "variable"], id="extends-variable"),
+    pytest.param("too-many-services", """
+        x-svc: &svc
+          image: alpine
+        services:  # <-
+          s1: *svc
+          s2: *svc
+          s3: *svc
+          s4: *svc
+          s5: *svc
+          s6: *svc
+          s7: *svc
+          s8: *svc
+          s9: *svc
+          s10: *svc
+          s11: *svc
+        """, ["11 services", "at most 10"], id="too-many-services-aliases"),
+    pytest.param("too-many-ports", """
+        services:
+          app:
+            image: alpine
+            ports:  # <-
+              - "8000-9000:8000-9000"
+        """, ["1001 ports", "'app'", "at most 20"], id="too-many-ports-range"),
 ]
 
 
-@pytest.mark.parametrize("rule, text, words, via_model", CASES)
-def test_each_rule_raw(tmp_path: Path, rule: str, text: str, words: list[str], via_model: bool) -> None:
+# Cases whose rule fires with the right words in the right file, but at another line than the
+# marked one: a grader bug each, to fix in grader/policy (the test fails once the line is right,
+# so the entry must then be removed).
+WRONG_LINE = {
+    "build-context-parent": "paths.build locates a context finding at `build:` (keypath ends at 'build'), "
+                            "not at the `context:` line",
+}
+
+
+def assert_line(violation: PolicyViolation, expected: Location, known_bug: str | None) -> None:
+    if known_bug is None:
+        assert violation.location == expected, violation
+    elif violation.location == expected:
+        pytest.fail(f"fixed: {known_bug}; remove the entry from WRONG_LINE")
+    else:
+        pytest.xfail(f"grader bug: {known_bug} (at {violation.location}, expected {expected})")
+
+
+@pytest.mark.parametrize("rule, text, words", CASES)
+def test_each_rule(request: pytest.FixtureRequest, tmp_path: Path, rule: str, text: str, words: list[str]) -> None:
     path = write(tmp_path, text)
-    found = of_rule(raw(tmp_path), rule)
-    assert len(found) == 1, found
+    for name in ("token.txt", "app.env"):
+        (tmp_path / name).write_text("A=1\n")
+    result = judge(tmp_path)
+    assert result.error is None, result.error
+    found = result.of_rule(rule)
+    assert len(found) == 1, result.violations
     violation = found[0]
     assert rule in RULES
     for word in words:
         assert word.lower() in violation.message.lower(), (word, violation.message)
-    assert violation.location == Location("compose.yaml", marked_line(path))
+    case = request.node.callspec.id
+    assert_line(violation, Location("compose.yaml", marked_line(path)), WRONG_LINE.get(case))
 
 
-@needs_compose
-@pytest.mark.parametrize("rule, text, words, via_model", [case for case in CASES if case.values[3]])
-def test_each_rule_model(tmp_path: Path, rule: str, text: str, words: list[str], via_model: bool) -> None:
-    path = write(tmp_path, text)
-    (tmp_path / "token.txt").write_text("x")
-    model = compose_model(tmp_path)
-    found = of_rule(check_model(model, tmp_path), rule)
-    assert found, f"the model pass misses {rule}: {json.dumps(model)[:400]}"
-    assert all(v.location is None for v in found)
-    # evaluate merges raw and model: one report, at the raw line
-    merged = of_rule(evaluate([load_yaml(path, "compose.yaml")], model, tmp_path), rule)
-    assert [v.location for v in merged] == [Location("compose.yaml", marked_line(path))]
+def test_a_refused_reference_is_never_given_to_compose(tmp_path: Path) -> None:
+    """What the reading refuses is stripped: Compose's model holds no trace of it."""
+    write(tmp_path, """
+        include:
+          - ../other/compose.yaml
+        services:
+          app:
+            image: alpine
+            env_file: [./app.env, /etc/environment]
+            label_file: ../labels
+            extends: {file: ../base.yml, service: base}
+        """)
+    (tmp_path / "app.env").write_text("A=1\n")
+    result = judge(tmp_path)
+    assert sorted(result.rules) == ["file-outside"] * 4
+    app = result.config["services"]["app"]
+    assert set(result.config["services"]) == {"app"}
+    assert app["environment"] == {"A": "1"}  # ./app.env is still read
+    assert "extends" not in app and "label_file" not in app
+
+
+def test_a_stripped_extends_can_leave_a_service_compose_rejects(tmp_path: Path) -> None:
+    """Without the refused extends the service has no image: Compose rejects the rest, the refusal stands."""
+    path = write(tmp_path, "services:\n  app:\n    extends:\n      file: ../base.yml  # <-\n      service: base\n")
+    result = judge(tmp_path)
+    assert result.error is not None and "image" in result.error.message
+    assert [(v.rule, v.location) for v in result.violations] == [
+        ("file-outside", Location("compose.yaml", marked_line(path)))]
+
+
+def test_network_mode_of_a_missing_service_is_rejected_by_compose(tmp_path: Path) -> None:
+    write(tmp_path, "services:\n  app:\n    image: alpine\n    network_mode: service:ghost\n")
+    result = judge(tmp_path)
+    assert result.error is not None and "ghost" in result.error.message
+    # on a model that still holds it (another Compose version), the rule refuses it
+    found = evaluate({"services": {"app": {"network_mode": "service:ghost"}}}, [], tmp_path)
+    assert [v.rule for v in found] == ["host-namespace"] and "no service 'ghost'" in found[0].message
+
+
+def test_develop_watch_is_not_judged_because_it_never_runs(tmp_path: Path) -> None:
+    """The grader never runs `docker compose watch` and drops develop: from the boot file, so a
+    watch path outside is harmless (it was a file-outside refusal when develop was carried)."""
+    write(tmp_path, """
+        services:
+          app:
+            image: alpine
+            develop:
+              watch:
+                - path: /etc
+                  action: sync
+                  target: /app
+        """)
+    result = judged_clean(tmp_path)
+    assert result.config["services"]["app"]["develop"]["watch"][0]["path"] == "/etc"
+
+
+def test_privileged_watch_exec(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        services:
+          app:
+            image: alpine
+            develop:
+              watch:
+                - path: ./src
+                  action: sync+exec
+                  target: /app
+                  exec:
+                    command: id
+                    privileged: true  # <-
+        """)
+    (tmp_path / "src").mkdir()
+    result = judge(tmp_path)
+    assert result.rules == ["privileged"] and "develop.watch" in result.violations[0].message
+    assert_line(result.violations[0], Location("compose.yaml", marked_line(path)),
+                "the develop.watch privileged rule has no `where`, so it is located at `develop:`")
+
+
+# --------------------------------------------------------------------------- the rule list
+
+
+def _emitted_rule_names() -> set[str]:
+    """Every rule name the policy code can emit: KEY_RULES, and each literal passed as a rule to
+    Finding(...), refuse(...) or rule=... in grader/policy and grader/composefiles.py."""
+    names = {rule.name for rule in policy.KEY_RULES}
+    sources = [*(REPO / "grader" / "policy").glob("*.py"), REPO / "grader" / "composefiles.py"]
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            candidates = [kw.value for kw in node.keywords if kw.arg == "rule"]
+            if callee in ("Finding", "refuse", "PolicyViolation") and node.args:
+                candidates.append(node.args[0])
+            names |= {c.value for c in candidates if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    return names
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="grader bug: composefiles and paths.py emit symlink-outside, which RULES "
+                   "(rules.OTHER_RULES) does not list, so `policy.allow` and docs cannot name it")
+def test_rules_lists_every_rule_the_policy_can_emit() -> None:
+    emitted = _emitted_rule_names()
+    assert {"host-namespace", "network-mode", "too-many-services", "too-many-ports", "bind-mount-outside",
+            "file-outside", "symlink-outside", "check-failed"} <= emitted  # the scan itself works
+    assert emitted - set(RULES) == set(), "rules evaluate can emit but RULES does not list"
+    assert set(RULES) - emitted == set(), "rules RULES lists that nothing emits"
+
+
+def test_every_case_is_a_listed_rule() -> None:
+    assert {case.values[0] for case in CASES} <= set(RULES)
 
 
 def test_every_rule_is_documented() -> None:
     doc = (REPO / "docs" / "policy.md").read_text(encoding="utf-8")
+    assert len(RULES) >= 30
     for rule, description in RULES.items():
         assert f"`{rule}`" in doc, rule
         assert description and "\n" not in description
@@ -586,7 +766,7 @@ secrets:
 """
 
 
-def _safe_tree(root: Path) -> Path:
+def safe_tree(root: Path) -> Path:
     path = write(root, SAFE)
     for name in ("redis.env", "token.txt", "Dockerfile"):
         (root / name).write_text("A=1\n" if name.endswith(".env") else "x\n")
@@ -596,32 +776,14 @@ def _safe_tree(root: Path) -> Path:
 
 
 def test_safe_file_has_no_violations(tmp_path: Path) -> None:
-    path = _safe_tree(tmp_path)
-    assert evaluate([load_yaml(path, "compose.yaml")], None, tmp_path) == []
+    safe_tree(tmp_path)
+    result = judged_clean(tmp_path)
+    assert set(result.config["services"]) == {"redis", "web"}  # Compose really read it
 
 
-@needs_compose
-def test_safe_file_model_has_no_violations(tmp_path: Path) -> None:
-    path = _safe_tree(tmp_path)
-    model = compose_model(tmp_path)
-    assert check_model(model, tmp_path) == []
-    assert evaluate([load_yaml(path, "compose.yaml")], model, tmp_path) == []
-
-
-@pytest.mark.parametrize("submission", sorted(p.name for p in SAMPLES.iterdir() if p.name != "broken_yaml"))
+@pytest.mark.parametrize("submission", sorted(p.name for p in SAMPLES.iterdir() if p.is_dir() and p.name != "broken_yaml"))
 def test_sample_submissions_pass(submission: str) -> None:
-    folder = SAMPLES / submission
-    for path in sorted(folder.rglob("*.y*ml")):
-        if "compose" in path.name:
-            doc = load_yaml(path, path.relative_to(folder).as_posix())
-            assert evaluate([doc], None, folder) == []
-
-
-@needs_compose
-def test_perfect_submission_model_passes() -> None:
-    folder = SAMPLES / "perfect"
-    model = compose_model(folder, "docker-compose.yml")
-    assert check_model(model, folder) == []
+    judged_clean(SAMPLES / submission)
 
 
 @pytest.mark.parametrize("line", [
@@ -632,6 +794,7 @@ def test_perfect_submission_model_passes() -> None:
     "- ./sub/../data:/data",
 ])
 def test_inside_mounts_are_fine(tmp_path: Path, line: str) -> None:
+    (tmp_path / "data").mkdir()
     write(tmp_path, f"""
         services:
           app:
@@ -641,123 +804,14 @@ def test_inside_mounts_are_fine(tmp_path: Path, line: str) -> None:
         volumes:
           data:
         """)
-    assert raw(tmp_path) == []
-
-
-# --------------------------------------------------------------------------- include, extends, override
-
-
-def test_include_is_followed_and_located(tmp_path: Path) -> None:
-    write(tmp_path, """
-        include:
-          - stack/db.yml
-        services:
-          app:
-            image: alpine
-        """)
-    write(tmp_path, """
-        services:
-          db:
-            image: redis
-            volumes:
-              - ../..:/escape
-        """, "stack/db.yml")
-    found = raw(tmp_path)
-    assert [(v.rule, v.location) for v in found] == [("bind-mount-outside", Location("stack/db.yml", 5))]
-    assert "'db'" in found[0].message
-
-
-def test_include_long_syntax_and_project_directory(tmp_path: Path) -> None:
-    write(tmp_path, """
-        include:
-          - path: [parts/a.yml]
-            project_directory: ..
-            env_file: ../secrets.env
-        services:
-          app:
-            image: alpine
-        """)
-    write(tmp_path, "services:\n  a:\n    image: x\n    privileged: true\n", "parts/a.yml")
-    rules = sorted((v.rule, v.location.line) for v in raw(tmp_path))
-    assert rules == [("file-outside", 3), ("file-outside", 4), ("privileged", 4)]
-
-
-def test_extends_file_is_followed(tmp_path: Path) -> None:
-    write(tmp_path, """
-        services:
-          app:
-            extends:
-              file: common.yml
-              service: base
-        """)
-    write(tmp_path, """
-        services:
-          base:
-            image: alpine
-            cap_add: [SYS_ADMIN]
-        """, "common.yml")
-    found = raw(tmp_path)
-    assert [(v.rule, str(v.location)) for v in found] == [("cap-add", "common.yml:4")]
-
-
-def test_include_cycle_and_cap(tmp_path: Path) -> None:
-    write(tmp_path, "include: [b.yml]\nservices:\n  a:\n    image: x\n")
-    write(tmp_path, "include: [compose.yaml]\nservices:\n  b:\n    image: x\n", "b.yml")
-    assert raw(tmp_path) == []
-    # a chain deeper than the cap is refused, not followed for ever
-    for i in range(policy.MAX_INCLUDE_DEPTH + 2):
-        write(tmp_path, f"include: [c{i + 1}.yml]\nservices:\n  c{i}:\n    image: x\n", f"c{i}.yml")
-    write(tmp_path, "include: [c0.yml]\nservices:\n  a:\n    image: x\n")
-    found = raw(tmp_path)
-    assert [v.rule for v in found] == ["file-unchecked"]
-
-
-def test_include_alias_bomb_is_not_parsed(tmp_path: Path) -> None:
-    write(tmp_path, "include:\n  - bomb.yml  # <-\nservices:\n  a:\n    image: x\n")
-    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    for i in range(7):
-        prev = "a" if i == 0 else f"b{i - 1}"
-        lines.append(f"b{i}: &b{i} [" + ", ".join([f"*{prev}"] * 10) + "]")
-    (tmp_path / "bomb.yml").write_text("\n".join(lines) + "\n")
-    found = raw(tmp_path)
-    assert [(v.rule, v.location) for v in found] == [("file-unchecked", Location("compose.yaml", 2))]
-    assert "alias" in found[0].message
-
-
-def test_files_outside_are_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    submission = tmp_path / "sub"
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "evil.yml").write_text("services:\n  x:\n    image: x\n    privileged: true\n")
-    write(submission, """
-        include:
-          - ../outside/evil.yml
-          - link/evil.yml
-        services:
-          app:
-            extends: {file: ../outside/evil.yml, service: x}
-        """)
-    (submission / "link").symlink_to(outside)
-    read: list[str] = []
-    real = policy.load_yaml
-
-    def spy(path: Path, display: str, *args: object) -> object:
-        read.append(str(path))
-        return real(path, display, *args)
-
-    monkeypatch.setattr(policy, "load_yaml", spy)
-    found = raw(submission)
-    assert read == []
-    assert [v.rule for v in found] == ["file-outside"] * 3
-    assert "symbolic link" in found[1].message
+    judged_clean(tmp_path)
 
 
 def test_override_file_uses_its_own_lines(tmp_path: Path) -> None:
-    main = write(tmp_path, "services:\n  app:\n    image: alpine\n")
-    override = write(tmp_path, "services:\n  app:\n    pid: host\n", "compose.override.yaml")
-    docs = [load_yaml(main, "compose.yaml"), load_yaml(override, "compose.override.yaml")]
-    found = evaluate(docs, None, tmp_path)
-    assert [(v.rule, str(v.location)) for v in found] == [("host-namespace", "compose.override.yaml:3")]
+    write(tmp_path, "services:\n  app:\n    image: alpine\n")
+    write(tmp_path, "services:\n  app:\n    pid: host\n", "compose.override.yaml")
+    result = judge(tmp_path)
+    assert [(v.rule, str(v.location)) for v in result.violations] == [("host-namespace", "compose.override.yaml:3")]
 
 
 def test_network_mode_service_in_stack_is_fine(tmp_path: Path) -> None:
@@ -771,69 +825,37 @@ def test_network_mode_service_in_stack_is_fine(tmp_path: Path) -> None:
             pid: "service:redis"
         """)
     write(tmp_path, "services:\n  redis:\n    image: redis\n", "redis.yml")
-    assert raw(tmp_path) == []
+    result = judged_clean(tmp_path)
+    assert result.config["services"]["web"]["network_mode"] == "service:redis"
 
 
-# --------------------------------------------------------------------------- model pass: interpolation, include
+def test_network_mode_none_is_fine(tmp_path: Path) -> None:
+    write(tmp_path, "services:\n  app:\n    image: alpine\n    network_mode: none\n")
+    judged_clean(tmp_path)
 
 
-@needs_compose
-def test_interpolated_mount_is_caught_by_the_model(tmp_path: Path) -> None:
-    path = write(tmp_path, """
-        services:
-          app:
-            image: alpine
-            volumes:  # <-
-              - ${SRC}:/src
-        """)
-    (tmp_path / ".env").write_text("SRC=/etc\n")
-    assert raw(tmp_path) == []
-    model = compose_model(tmp_path)
-    found = of_rule(check_model(model, tmp_path), "bind-mount-outside")
-    assert len(found) == 1 and "/etc" in found[0].message and found[0].location is None
-    merged = evaluate([load_yaml(path, "compose.yaml")], model, tmp_path)
-    assert [(v.rule, v.location) for v in merged] == [("bind-mount-outside", Location("compose.yaml", marked_line(path)))]
+@pytest.mark.parametrize("count, ports", [(10, ["6379:6379"]), (1, ["6000-6019:6000-6019"])])
+def test_caps_at_their_limit_are_fine(tmp_path: Path, count: int, ports: list[str]) -> None:
+    services = "".join(f"  s{i}:\n    image: alpine\n    ports: {ports if i == 0 else []}\n" for i in range(count))
+    write(tmp_path, "services:\n" + services)
+    result = judged_clean(tmp_path)
+    assert len(result.config["services"]) == count
 
 
-@needs_compose
-def test_interpolated_privileged_is_caught_by_the_model(tmp_path: Path) -> None:
-    path = write(tmp_path, """
-        services:
-          app:
-            image: alpine
-            privileged: ${PRIV:-true}  # <-
-        """)
-    model = compose_model(tmp_path)
-    merged = evaluate([load_yaml(path, "compose.yaml")], model, tmp_path)
-    assert [(v.rule, v.location) for v in merged] == [("privileged", Location("compose.yaml", marked_line(path)))]
-
-
-@needs_compose
-def test_included_and_extended_services_in_the_model(tmp_path: Path) -> None:
-    path = write(tmp_path, """
-        include: [db.yml]
-        services:
-          web:
-            extends: {file: common.yml, service: base}
-        """)
-    write(tmp_path, "services:\n  db:\n    image: redis\n    cap_add: [SYS_PTRACE]\n", "db.yml")
-    write(tmp_path, "services:\n  base:\n    image: alpine\n    network_mode: host\n", "common.yml")
-    model = compose_model(tmp_path)
-    in_model = {(v.rule, v.message.split("'")[1]) for v in check_model(model, tmp_path)}
-    assert in_model == {("cap-add", "db"), ("host-namespace", "web")}
-    merged = evaluate([load_yaml(path, "compose.yaml")], model, tmp_path)
-    assert sorted((v.rule, str(v.location)) for v in merged) == [
-        ("cap-add", "db.yml:4"),
-        ("host-namespace", "common.yml:4"),
-        ("host-namespace", "compose.yaml:3"),
-    ]
+def test_caps_follow_the_rubric(tmp_path: Path) -> None:
+    write(tmp_path, "services:\n  a:\n    image: alpine\n    ports: ['1:1', '2:2']\n  b:\n    image: alpine\n")
+    assert judge(tmp_path).violations == []
+    result = judge(tmp_path, max_services=1, max_ports=1)
+    assert sorted(result.rules) == ["too-many-ports", "too-many-services"]
+    ports = result.of_rule("too-many-ports")[0]
+    assert "2 ports" in ports.message and "'a'" in ports.message and ports.location == Location("compose.yaml", 4)
 
 
 # --------------------------------------------------------------------------- evaluate
 
 
 def test_evaluate_merges_and_sorts(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    write(tmp_path, """
         services:
           b:
             image: alpine
@@ -843,79 +865,33 @@ def test_evaluate_merges_and_sorts(tmp_path: Path) -> None:
             cap_add: [SYS_ADMIN]
             privileged: true
         """)
-    model = {"services": {
-        "a": {"privileged": True, "cap_add": ["SYS_ADMIN"]},
-        "b": {"privileged": True},
-    }}
-    found = evaluate([load_yaml(path, "compose.yaml")], model, tmp_path)
-    assert [(v.rule, v.location.line) for v in found] == [("privileged", 4), ("cap-add", 7), ("privileged", 8)]
+    result = judge(tmp_path)
+    assert [(v.rule, v.location.line) for v in result.violations] == [("privileged", 4), ("cap-add", 7), ("privileged", 8)]
 
 
 def test_allowed_drops_a_rule(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    write(tmp_path, """
         services:
           app:
             image: alpine
             cap_add: [NET_ADMIN]
             privileged: true
+            env_file: /etc/environment
         """)
-    docs = [load_yaml(path, "compose.yaml")]
-    assert {v.rule for v in evaluate(docs, None, tmp_path)} == {"cap-add", "privileged"}
-    assert [v.rule for v in evaluate(docs, None, tmp_path, allowed=frozenset({"cap-add"}))] == ["privileged"]
+    assert set(judge(tmp_path).rules) == {"cap-add", "privileged", "file-outside"}
+    assert judge(tmp_path, allowed=frozenset({"cap-add", "file-outside"})).rules == ["privileged"]
 
 
 def test_a_crashing_check_fails_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, "services:\n  app:\n    image: alpine\n")
+    write(tmp_path, "services:\n  app:\n    image: alpine\n")
 
     def boom(*args: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(policy._Checker, "volumes", boom)
-    found = evaluate([load_yaml(path, "compose.yaml")], None, tmp_path)
-    assert [(v.rule, str(v.location)) for v in found] == [("check-failed", "compose.yaml:2")]
-    assert "'app'" in found[0].message
-
-
-# --------------------------------------------------------------------------- symlinks
-
-
-def test_symlink_to_etc_is_caught(tmp_path: Path) -> None:
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "hosts").symlink_to("/etc/hosts")
-    (tmp_path / "etc").symlink_to("/etc")
-    (tmp_path / "up").symlink_to("..")
-    found = check_symlinks(tmp_path)
-    assert sorted(v.message.split("'")[1] for v in found) == ["data/hosts", "etc", "up"]
-    assert {v.rule for v in found} == {"symlink-outside"}
-
-
-def test_symlinks_within_are_fine(tmp_path: Path) -> None:
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "file").write_text("x")
-    (tmp_path / "alias").symlink_to("data")
-    (tmp_path / "data" / "again").symlink_to("../data/file")
-    (tmp_path / "dangling").symlink_to("missing")
-    assert check_symlinks(tmp_path) == []
-
-
-def test_symlink_loop_is_caught(tmp_path: Path) -> None:
-    (tmp_path / "a").symlink_to("b")
-    (tmp_path / "b").symlink_to("a")
-    assert {v.rule for v in check_symlinks(tmp_path)} == {"symlink-outside"}
-
-
-def test_bind_mount_through_symlink_is_caught(tmp_path: Path) -> None:
-    (tmp_path / "data").symlink_to("/etc")
-    write(tmp_path, """
-        services:
-          app:
-            image: alpine
-            volumes:
-              - ./data:/data  # <-
-        """)
-    found = evaluate([load_yaml(tmp_path / "compose.yaml", "compose.yaml")], None, tmp_path)
-    assert sorted(v.rule for v in found) == ["bind-mount-outside", "symlink-outside"]
-    assert "symbolic link" in of_rule(found, "bind-mount-outside")[0].message
+    monkeypatch.setattr(policy.paths, "bind_mounts", boom)
+    result = judge(tmp_path)
+    assert [(v.rule, str(v.location)) for v in result.violations] == [("check-failed", "compose.yaml:2")]
+    assert "app" in result.violations[0].message and "RuntimeError" in result.violations[0].message
 
 
 def test_submission_root_spelled_through_a_symlink(tmp_path: Path) -> None:
@@ -927,12 +903,10 @@ def test_submission_root_spelled_through_a_symlink(tmp_path: Path) -> None:
         {"type": "bind", "source": str(tmp_path / "alias" / "data"), "target": "/data"},
         {"type": "bind", "source": str(real / "data"), "target": "/data2"},
     ]}}}
-    assert check_model(model, tmp_path / "alias") == []
+    assert evaluate(model, [], tmp_path / "alias") == []
     # spelled with the real root, a path through a link outside it is not followed: refused
-    assert [v.message.split("' at ")[1].split(":")[0] for v in check_model(model, real)] == ["/data"]
-
-
-# --------------------------------------------------------------------------- odd shapes
+    found = evaluate(model, [], real)
+    assert [v.rule for v in found] == ["bind-mount-outside"] and " at /data:" in found[0].message
 
 
 @pytest.mark.parametrize("text", [
@@ -944,33 +918,25 @@ def test_submission_root_spelled_through_a_symlink(tmp_path: Path) -> None:
     "include: {a: 1}\nvolumes: [x]\nnetworks: 3\nsecrets: {s: [1]}\n",
     "include: [3, null, {path: 4}]\nservices:\n  1:\n    network_mode: 5\n",
 ])
-def test_odd_shapes_are_not_violations(tmp_path: Path, text: str) -> None:
+def test_odd_shapes_are_a_load_error_not_a_crash(tmp_path: Path, text: str) -> None:
     write(tmp_path, text)
-    assert raw(tmp_path) == []
+    result = judge(tmp_path)
+    assert result.error is not None, result.config  # Compose rejects every one of them
+    assert result.violations == []
 
 
-def test_odd_model_shapes(tmp_path: Path) -> None:
-    for model in ({}, {"services": None}, {"services": []}, {"services": {"a": None}}, [], None, 3,
-                  {"services": {"a": {"volumes": [None, {"type": "bind", "source": None}]}}}):
-        assert check_model(model, tmp_path) == []  # type: ignore[arg-type]
-    assert evaluate([], None, tmp_path) == []
+ODD_TOP = pytest.mark.xfail(strict=True, raises=AttributeError, reason="grader bug: evaluate calls .get/.items "
+                             "outside its guard, so a non-mapping model or section raises instead of failing closed")
 
 
-def test_privileged_watch_exec(tmp_path: Path) -> None:
-    path = write(tmp_path, """
-        services:
-          app:
-            image: alpine
-            develop:
-              watch:
-                - path: ./src
-                  action: sync+exec
-                  target: /app
-                  exec:
-                    command: id
-                    privileged: true  # <-
-        """)
-    (tmp_path / "src").mkdir()
-    found = raw(tmp_path)
-    assert [(v.rule, v.location) for v in found] == [("privileged", Location("compose.yaml", marked_line(path)))]
-    assert "develop.watch" in found[0].message
+@pytest.mark.parametrize("model", [
+    {}, {"services": None}, {"services": []}, {"services": {"a": None}},
+    {"services": {"a": {"volumes": [None, {"type": "bind", "source": None}]}}},
+    {"services": {"a": {"build": None, "ports": None, "deploy": 3}}, "volumes": None, "networks": []},
+    pytest.param([], marks=ODD_TOP), pytest.param(None, marks=ODD_TOP), pytest.param(3, marks=ODD_TOP),
+    pytest.param({"services": {}, "secrets": 3}, marks=ODD_TOP),
+    pytest.param({"services": {}, "volumes": ["x"]}, marks=ODD_TOP),
+])
+def test_odd_model_shapes(tmp_path: Path, model: Any) -> None:
+    found = evaluate(model, [], tmp_path)
+    assert all(v.rule == "check-failed" for v in found), found
