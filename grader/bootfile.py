@@ -16,6 +16,8 @@ Compose key invented next year is dropped by default. On top of that:
 """
 from __future__ import annotations
 
+import copy
+import math
 import os
 import re
 import socket
@@ -116,6 +118,7 @@ class _Planner:
     internal: bool
     published: bool
     service_count: int = 1
+    project_dir: Path | None = None
     locate: Locator = lambda keypath: None
     ignored: list[Ignored] = field(default_factory=list)
     builds: dict[str, BuildSpec] = field(default_factory=dict)
@@ -129,7 +132,7 @@ class _Planner:
     # -- services
 
     def service(self, name: str, source: dict[str, Any]) -> dict[str, Any]:
-        service = {key: value for key, value in source.items() if key in SERVICE_KEYS}
+        service = {key: copy.deepcopy(value) for key, value in source.items() if key in SERVICE_KEYS}
         for key in sorted(set(source) - SERVICE_KEYS - REWRITTEN_KEYS - SILENT_KEYS):
             if (name, key) in self.written or key in REASONS:
                 self.ignore(key, f"service '{name}'", REASONS.get(key, "not a key the grader carries to the engine"),
@@ -150,8 +153,11 @@ class _Planner:
         tag = f"{self.project}-{name}:grader".lower()
         self.built[name] = tag
         args = spec.get("args") if isinstance(spec.get("args"), dict) else {}
+        context = str(spec.get("context") or ".")  # `build: ""` or an unset variable: the project folder
+        if self.project_dir is not None and not os.path.isabs(context):
+            context = os.path.normpath(os.path.join(str(self.project_dir), context))
         self.builds[name] = BuildSpec(
-            context=str(spec.get("context", ".")), dockerfile=spec.get("dockerfile"),
+            context=context, dockerfile=spec.get("dockerfile"),
             dockerfile_inline=spec.get("dockerfile_inline"), target=spec.get("target"),
             args={str(k): str(v) for k, v in args.items() if v is not None})
         for key in sorted(set(spec) - {"context", "dockerfile", "dockerfile_inline", "args", "target"}):
@@ -235,7 +241,8 @@ class _Planner:
                                  _number(source.get("cpus")), _number(limits.get("cpus"))]))
         pids = min(filter(None, [self.limits.pids, self.limits.stack_pids // share,
                                  _number(source.get("pids_limit")), _number(limits.get("pids"))]))
-        return {"mem_limit": memory, "memswap_limit": memory, "cpus": round(cpus, 3), "pids_limit": int(pids)}
+        cpus = math.floor(cpus * 1000) / 1000  # rounded down, so the shares never add up to more than the stack's
+        return {"mem_limit": memory, "memswap_limit": memory, "cpus": cpus, "pids_limit": int(pids)}
 
     # -- top level
 
@@ -282,13 +289,14 @@ def _number(value: Any) -> float | None:
 
 def plan_boot(config: dict[str, Any], *, project: str, run_id: str, limits: Limits, probe_ports: dict[str, int],
               snapshot_root: Path, services: list[str] | None = None, written: set[tuple[str, str]] = frozenset(),
-              published: bool = False, locate: Locator | None = None, submission_root: Path | None = None) -> BootPlan:
+              published: bool = False, locate: Locator | None = None, submission_root: Path | None = None,
+              project_dir: Path | None = None) -> BootPlan:
     """The boot file for ``services`` (default: all) of Compose's normalised ``config``."""
     chosen = [name for name in (config.get("services") or {}) if services is None or name in services]
     internal = not limits.egress and not published
     planner = _Planner(project, run_id, limits, dict(probe_ports), snapshot_root, submission_root, internal=internal,
                        published=published, service_count=len(chosen), written=set(written),
-                       locate=locate or (lambda keypath: None))
+                       locate=locate or (lambda keypath: None), project_dir=project_dir)
     plan: dict[str, Any] = {"services": {name: planner.service(name, config["services"][name]) for name in chosen}}
     plan["networks"] = planner.networks(config.get("networks") or {"default": {}})
     if config.get("volumes"):
@@ -297,6 +305,7 @@ def plan_boot(config: dict[str, Any], *, project: str, run_id: str, limits: Limi
         if config.get(kind):
             plan[kind] = planner.secrets(config[kind], kind)
     for key in sorted(set(config) - {"name", "services", "networks", "volumes", "secrets", "configs"}):
-        planner.ignore(key, "the project", "not a key the grader carries to the engine", (key,))
+        if not key.startswith("x-"):  # extension fields hold YAML anchors: they are not settings
+            planner.ignore(key, "the project", "not a key the grader carries to the engine", (key,))
     return BootPlan(config=plan, built_images=planner.built, probe_ports=dict(probe_ports), builds=planner.builds,
                     binds=planner.binds, ignored=tuple(planner.ignored), internal=internal, published=published)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import docker, runner
-from grader.bootfile import BuildSpec, memory_bytes
+from grader.bootfile import LABEL, BuildSpec, memory_bytes
 from grader.compose import minimal_env
 from grader.errors import CommandTimeout
 from grader.rubric import Limits
@@ -99,8 +99,14 @@ def _remove_layers(output: str) -> None:
 
 
 def keep_as_cache(tag: str) -> None:
-    """Tag the layers under the per-run label as build cache, so removing the run's image keeps them."""
+    """Tag the layers under the grader's labels as build cache, so removing the run's image keeps them.
+
+    The classic builder writes one layer per `--label`; the cache is the first layer below them."""
     parent = docker.image_parent(tag)
+    for _ in range(8):
+        if not parent or LABEL not in docker.image_labels(parent):
+            break
+        parent = docker.image_parent(parent)
     if parent:
         docker.tag_image(parent, f"{CACHE_REPOSITORY}:{parent.removeprefix('sha256:')[:12]}")
         kept = docker.images_of(CACHE_REPOSITORY)

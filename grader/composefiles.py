@@ -26,6 +26,7 @@ from grader.results import Ignored, Location, PolicyViolation
 from grader.submission import Workspace, find_override_file, missing_compose_error
 from grader.yamlload import (
     LoadedYaml,
+    YamlMap,
     Mapping,
     Node,
     Scalar,
@@ -67,6 +68,7 @@ class ProjectFiles:
     ignored: list[Ignored] = field(default_factory=list)
     written: dict[str, WrittenFile] = field(default_factory=dict)  # real path -> what the grader wrote there
     included: dict[int, list[LoadedYaml]] = field(default_factory=dict)  # id(document) -> what its include: reads
+    extends: dict[str, tuple[str, list[LoadedYaml]]] = field(default_factory=dict)  # service -> (base, its file)
 
     @property
     def main(self) -> LoadedYaml:
@@ -111,7 +113,8 @@ def read_project(space: Workspace) -> ProjectFiles:
         profiles = tuple(p.strip() for p in env.get("COMPOSE_PROFILES").raw.split(",") if p.strip())
     return ProjectFiles(files=[Path(real) for real, _ in main_files], documents=reader.documents, env=env,
                         env_files=reader.env_files, profiles=profiles, refusals=reader.refusals,
-                        ignored=reader.ignored, written=reader.written, included=reader.included)
+                        ignored=reader.ignored, written=reader.written, included=reader.included,
+                        extends=reader.extends)
 
 
 class _Reader:
@@ -126,6 +129,7 @@ class _Reader:
         self.env_texts: dict[str, dotenv.EnvFile] = {}  # real path -> .env to write
         self.written: dict[str, WrittenFile] = {}
         self.included: dict[int, list[LoadedYaml]] = {}
+        self.extends: dict[str, tuple[str, list[LoadedYaml]]] = {}
 
     # -- the project's own files
 
@@ -133,7 +137,7 @@ class _Reader:
         path = self.space.project_dir / ".env"
         if not (path.exists() or path.is_symlink()):
             return None
-        env = self.read_env(str(path), None, "the project's .env")
+        env = self.read_env(str(path), None, "the project's variables")
         for entry in env.settings if env else []:
             if entry.key not in ("COMPOSE_FILE", "COMPOSE_PROFILES", "COMPOSE_PATH_SEPARATOR"):
                 self.ignored.append(Ignored(entry.key, env.display_name, "a setting of Compose itself, which the "
@@ -156,7 +160,8 @@ class _Reader:
         return files + ([self.main_file(override.name, None)] if override else [])
 
     def main_file(self, name: str, location: Location | None) -> tuple[str, str]:
-        shown = self.display(os.path.join(str(self.space.project_dir), name))
+        joined = os.path.normpath(os.path.join(str(self.space.project_dir), name))
+        shown = self.display(joined) if self.root.lexically_inside(name, self.space.project_dir) else name
         real = resolve_in(name, self.space.project_dir, self.root)
         if real is None or is_remote(name):
             target = _link_target(self.space.project_dir / name)
@@ -186,8 +191,12 @@ class _Reader:
         real = resolve_in(path, os.path.dirname(path), self.root)
         display = self.display(path)
         if real is None:
-            self.refuse("symlink-outside", f"{what} {display} is a symbolic link that "
-                        f"{self.outside(path).removeprefix('which ')}; the grader does not read it.", location)
+            target = _link_target(Path(path))
+            self.refuse("symlink-outside", f"{display} ({what}) is a symbolic link to '{target}', which leads outside "
+                        "the submission folder; the grader does not read it, nor lets Compose read it.",
+                        Location(display, 1))
+            if os.path.islink(path) and self.root.lexically_inside(path, self.root.real):
+                os.unlink(path)  # in the private copy: Compose would follow it otherwise
             return None
         if real in self.env_texts:
             return next((env for env in self.env_files if env.display_name == self.display(real)), None)
@@ -217,27 +226,35 @@ class _Reader:
         paths = _strings(spec.get("path"))
         env_files = _strings(spec.get("env_file"))
         project_directory = spec.get("project_directory")
-        references = paths + env_files + ([project_directory] if isinstance(project_directory, str) else [])
-        for ref in references:
-            if not self.local_reference(ref, working_dir, f"include reads '{ref}'", location):
-                return False
-        if not paths:
-            return True
+        references = [(ref, self.where(document, spec, key, index, location))
+                      for key in ("path", "project_directory", "env_file")
+                      for index, ref in enumerate(_strings(spec.get(key)))]
+        refused = [ref for ref, where in references
+                   if not self.local_reference(ref, working_dir, f"include reads '{ref}'", where)]
+        if refused or not paths:
+            return not refused
         if depth + 1 > MAX_INCLUDE_DEPTH or len(self.trees) >= MAX_FILES:
             self.refuse("file-unchecked", f"'{paths[0]}' is included through more than {MAX_INCLUDE_DEPTH} levels or "
                         f"after {MAX_FILES} other files, so the grader will not check it; flatten your Compose files.",
                         location)
             return False
         reals = [resolve_in(path, working_dir, self.root) for path in paths]
-        first = reals[0]
         included_dir = resolve_in(project_directory, working_dir, self.root) if isinstance(project_directory, str) \
-            else os.path.dirname(first)
+            else os.path.dirname(reals[0])
         for env_file in env_files:
             self.read_env(os.path.join(working_dir, env_file), location, "include reads the env file")
-        if not env_files and os.path.isfile(os.path.join(included_dir, ".env")):
+        if not env_files and os.path.lexists(os.path.join(included_dir, ".env")):
             self.read_env(os.path.join(included_dir, ".env"), location, "the included project's .env")
         return all(self.read_referenced(real, included_dir, "include", depth + 1, document)
                    for real in reals if os.path.isfile(real))
+
+    @staticmethod
+    def where(document: LoadedYaml, spec: Any, key: str, index: int, fallback: Location | None) -> Location | None:
+        """The line of one reference of an include entry: its list item, or its key."""
+        value = spec.get(key) if isinstance(spec, YamlMap) else None
+        line = (item_line(value, index) if isinstance(value, list) else None) or \
+            (key_line(spec, key) if isinstance(spec, YamlMap) else None)
+        return document.location(line) if line else fallback
 
     def read_referenced(self, real: str, working_dir: str, role: str, depth: int, parent: LoadedYaml) -> bool:
         """Read an included or extended file; False (refused as file-unchecked) when the grader
@@ -268,6 +285,10 @@ class _Reader:
                 self.check_extends(name, extends["file"], tree, working_dir, depth,
                                    document.location(key_line(extends, "file") or key_line(service, "extends")),
                                    document)
+                real = resolve_in(extends["file"], working_dir, self.root)
+                base = extends.get("service")
+                if real and isinstance(base, str):
+                    self.extends[name] = (base, [d for d in self.documents if d.path == Path(real)])
 
     def check_file_list(self, value: Any, tree: Mapping, key: str, working_dir: str, what: str,
                         location: Location | None) -> None:

@@ -129,6 +129,11 @@ def image_parent(tag: str) -> str | None:
     return parent if result.returncode == 0 and parent.startswith("sha256:") else None
 
 
+def image_labels(image: str) -> dict[str, str]:
+    found = inspect([image], "image")
+    return ((found[0].get("Config") or {}).get("Labels") or {}) if found else {}
+
+
 def tag_image(image: str, tag: str) -> None:
     _docker("tag", image, tag, check=False)
 

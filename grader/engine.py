@@ -118,7 +118,8 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         limits = context.rubric.limits
         context.policy = policy.evaluate(context.model.config, files.documents, space.source_copy,
                                          refusals=files.refusals, allowed=context.rubric.allowed_policy_rules,
-                                         max_services=limits.max_services, max_ports=limits.max_ports)
+                                         max_services=limits.max_services, max_ports=limits.max_ports,
+                                         extends=files.extends)
     except ComposeLoadError as exc:
         context.load_error = exc
         refusals = context.files.refusals if context.files else []
@@ -160,7 +161,9 @@ def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Ite
     plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
                      probe_ports=probe_ports, snapshot_root=space.root / "binds", services=list(model.services),
                      written=written_keys(files.documents), published=docker.reaches_by_published_ports(),
-                     locate=lambda keypath: locate(files.documents, keypath), submission_root=space.source_copy)
+                     locate=lambda keypath: locate(files.documents, keypath, extends=files.extends),
+                     submission_root=space.source_copy,
+                     project_dir=space.project_dir)
     context.ignored += list(plan.ignored)
     boot_file = dump_json(plan, space.root / "boot.json")
     no_env = space.root / "boot.env"

@@ -42,17 +42,23 @@ def normalised_model(project: ComposeProject, files: ProjectFiles, workspace: Wo
     except ValueError as exc:  # JSON
         raise ComposeLoadError(f"`docker compose config` printed something unexpected: {exc}") from exc
     return ComposeModel(documents=files.documents, config=config, order=files.service_order(), profiles=files.profiles,
-                        project_dir=str(workspace.project_dir), env_files=files.env_files)
+                        project_dir=str(workspace.project_dir), env_files=files.env_files, extends=files.extends)
 
 
 def compose_error(exc: CommandError, files: ProjectFiles, workspace: Workspace) -> ComposeLoadError:
     lines = [line for line in exc.stderr.splitlines() if line.strip() and "level=warning" not in line]
     message = (lines[-1] if lines else str(exc)).strip()
+    opening = next((i for i, line in enumerate(lines) if line.rstrip().endswith(":")), None)
+    if opening is not None:  # a message that goes on over several lines (an include cycle): keep it whole
+        message = " ".join(line.strip() for line in lines[opening:])
     display, message = _name_the_file(message, files, workspace)
     message = re.sub(r"^(error|Error|validating [^:]+:|failed to (?:read|parse) [^:]+:)\s*", "", message).strip()
     where, hint = _locate(message, display, files)
     named = display or (where.file if where else None)
     shown = f"{named}: {message}" if named and named not in message else message
+    if files.refusals and not hint:  # Compose judged what was left once the refused references were removed
+        hint = (f"The grader removed what the safety policy refused ({files.refusals[0]}) before asking Compose; "
+                "fix that first, and this error may go with it.")
     return ComposeLoadError(
         f"Docker Compose rejects the file: {shown}",
         location=where,

@@ -22,6 +22,7 @@ class ComposeModel:
     order: list[str] = field(default_factory=list)      # service names in the order the files name them
     profiles: tuple[str, ...] = ()                       # the active profiles (COMPOSE_PROFILES)
     project_dir: str | None = None                       # where relative paths resolve (the grader's copy)
+    extends: dict[str, Any] = field(default_factory=dict)  # service -> (base service, documents of its file)
     env_files: list[Any] = field(default_factory=list)   # the .env files read (dotenv.EnvFile), project's first
 
     def shown_path(self, path: Any) -> str:
@@ -78,7 +79,8 @@ class ComposeModel:
 
     def locate(self, service: str | None, *keys: Any) -> Location | None:
         """Where service → keys is set (the deepest match; among equals, the last file, which wins)."""
-        return locate(self.documents, ("services", *([service] if service else []), *keys)) or self.main.location(1)
+        return locate(self.documents, ("services", *([service] if service else []), *keys),
+                      extends=self.extends) or self.main.location(1)
 
     def locate_top_level(self, *keys: Any) -> Location | None:
         return locate(self.documents, keys)
@@ -125,10 +127,27 @@ def _redis_among(services: dict[str, dict[str, Any]]) -> str | None:
     return next((name for name, svc in services.items() if is_redis_repository(svc.get("image"))), None)
 
 
-def locate(documents: list[LoadedYaml], keypath: tuple[Any, ...] | list[Any], first: bool = False) -> Location | None:
+Extends = dict[str, tuple[str, list[LoadedYaml]]]  # service -> (the service it extends, the file's documents)
+
+
+def locate(documents: list[LoadedYaml], keypath: tuple[Any, ...] | list[Any], first: bool = False,
+           extends: Extends | None = None) -> Location | None:
     """The line where ``keypath`` (keys and list indices) is set in the student's files: the
     deepest match; among equally deep ones, the last document (it wins in Compose), or the
-    first with ``first``."""
+    first with ``first``. A key a service gets through `extends` is found in the extended file."""
+    found = _deepest(documents, keypath, first)
+    keypath = tuple(keypath)
+    if extends and len(keypath) > 2 and keypath[0] == "services" and keypath[1] in extends \
+            and (found is None or found[0] < len(keypath)):
+        base, base_documents = extends[keypath[1]]
+        inherited = _deepest(base_documents, ("services", base, *keypath[2:]), first)
+        if inherited and (found is None or inherited[0] > found[0]):
+            found = inherited
+    return found[1] if found else None
+
+
+def _deepest(documents: list[LoadedYaml], keypath: tuple[Any, ...] | list[Any],
+             first: bool) -> tuple[int, Location] | None:
     best: tuple[int, Location] | None = None
     for document in documents:
         node: Any = document.data
@@ -145,7 +164,7 @@ def locate(documents: list[LoadedYaml], keypath: tuple[Any, ...] | list[Any], fi
             depth += 1
         if line and depth and (best is None or depth > best[0] or (depth == best[0] and not first)):
             best = (depth, document.location(line))
-    return best[1] if best else None
+    return best
 
 
 def published_targets(service: dict[str, Any]) -> list[int]:

@@ -244,7 +244,8 @@ def child_pids(pid: int) -> set[int]:
 
 
 class DockerWatch:
-    """Polls the grader's running containers while a batch runs: which project, which owner, which host ports."""
+    """Polls the grader's running containers while a batch runs: which project, which owner, which host
+    ports, which networks."""
 
     def __init__(self) -> None:
         self.snapshots: list[list[tuple[str, str, str]]] = []
@@ -263,7 +264,8 @@ class DockerWatch:
         while not self._stop.is_set():
             output = subprocess.run(
                 ["docker", "ps", "--filter", f"label={GRADER_LABEL}", "--format",
-                 '{{.Label "com.docker.compose.project"}}\t{{.Label "org.compose-grader.owner"}}\t{{.Ports}}'],
+                 '{{.Label "com.docker.compose.project"}}\t{{.Label "org.compose-grader.owner"}}\t{{.Ports}}'
+                 '\t{{.Networks}}'],
                 capture_output=True, text=True, timeout=30).stdout
             self.snapshots.append([tuple(line.split("\t")) for line in output.splitlines() if line.strip()])
             self._stop.wait(0.3)
@@ -380,24 +382,27 @@ def test_two_copies_graded_at_once_are_isolated(tmp_path: Path, docker_engine) -
     assert [entry["submission"] for entry in entries] == ["twin-a", "twin-b"]
     for entry in entries:
         assert all(check["status"] == "passed" for check in entry["checks"]), entry["checks"]
-    # Both ran at the same time, from two worker processes, each under its own project and host ports.
+    # Both ran at the same time, from two worker processes, each under its own project on its own
+    # (internal) networks, with nothing published on the host to collide.
     host = socket.gethostname()
     overlapping = []
     for snapshot in watch.snapshots:
-        projects: dict[str, tuple[str, set[str]]] = {}
-        for project, owner, ports in snapshot:
+        projects: dict[str, tuple[str, set[str], set[str]]] = {}
+        for project, owner, ports, networks in snapshot:
             if not owner.startswith(f"{host}:"):
                 continue
-            found = set(re.findall(r":(\d+)->", ports))
-            projects.setdefault(project, (owner, set()))[1].update(found)
+            entry = projects.setdefault(project, (owner, set(), set()))
+            entry[1].update(re.findall(r":(\d+)->", ports))
+            entry[2].update(name for name in networks.split(",") if name)
         if len(projects) >= 2:
             overlapping.append(projects)
     assert overlapping, "the two gradings never ran at the same time"
     projects = max(overlapping, key=len)
-    owners = {owner for owner, _ in projects.values()}
+    owners = {owner for owner, _, _ in projects.values()}
     assert len(owners) >= 2, f"both gradings ran in one process: {projects}"
-    ports = [found for _, found in projects.values()]
-    assert all(ports) and not set.intersection(*ports), f"host ports collide: {projects}"
+    assert not any(ports for _, ports, _ in projects.values()), f"host ports published: {projects}"
+    networks = [names for _, _, names in projects.values()]
+    assert all(networks) and not set.intersection(*networks), f"the gradings share a network: {projects}"
 
 
 @pytest.mark.docker

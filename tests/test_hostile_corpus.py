@@ -305,8 +305,9 @@ POLICY_CASES = [
     case("policy-include-outside", "file-outside", "include reads '../../other/compose.yaml', which is outside", 2,),
     case("policy-include-remote", "file-outside", "include reads 'oci://docker.io/someone/stack:latest', which is "
          "remote", 2),
+    # the refused extends is removed, and what is left of the service has no image: Compose rejects it
     case("policy-extends-outside", "file-outside", "extends a service from '/etc/compose/common.yml', which is "
-         "outside", 10),
+         "outside", 10, compose_ok=False),
     case("policy-secret-file-outside", "file-outside", "secret 'host_key' reads file '/etc/ssh/ssh_host_rsa_key', "
          "which is outside", 16),
     case("policy-secret-environment", "secret-environment", "secret 'token' takes its value from the grading "
@@ -317,7 +318,7 @@ POLICY_CASES = [
     case("policy-include-unchecked", "file-unchecked", "'extra.yml' (included by docker-compose.yml) cannot be "
          "checked: extra.yml expands to more than 100,000 YAML nodes", 5, file="extra.yml"),
     case("policy-symlink-outside", "symlink-outside", "reads env_file 'notes.txt', which leads outside the "
-         "submission folder through a symbolic link", 7, prepare=_link_notes_to_passwd),
+         "submission folder through a symbolic link", 8, prepare=_link_notes_to_passwd),
 ]
 # Rules no file can trigger: check-failed is the grader refusing when its own check breaks.
 UNEXPRESSIBLE = {"check-failed"}

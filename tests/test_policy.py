@@ -73,7 +73,7 @@ def judge(folder: Path, allowed: frozenset[str] = frozenset(), **caps: int) -> J
             return Judged([v for v in refusals if v.rule not in allowed], error=exc,
                           documents=files.documents if files else [])
         found = evaluate(model.config, files.documents, space.source_copy, refusals=files.refusals,
-                         allowed=allowed, **caps)
+                         allowed=allowed, extends=files.extends, **caps)
         return Judged(found, model.config, None, files.documents)
 
 
@@ -565,24 +565,6 @@ CASES = [
 ]
 
 
-# Cases whose rule fires with the right words in the right file, but at another line than the
-# marked one: a grader bug each, to fix in grader/policy (the test fails once the line is right,
-# so the entry must then be removed).
-WRONG_LINE = {
-    "build-context-parent": "paths.build locates a context finding at `build:` (keypath ends at 'build'), "
-                            "not at the `context:` line",
-}
-
-
-def assert_line(violation: PolicyViolation, expected: Location, known_bug: str | None) -> None:
-    if known_bug is None:
-        assert violation.location == expected, violation
-    elif violation.location == expected:
-        pytest.fail(f"fixed: {known_bug}; remove the entry from WRONG_LINE")
-    else:
-        pytest.xfail(f"grader bug: {known_bug} (at {violation.location}, expected {expected})")
-
-
 @pytest.mark.parametrize("rule, text, words", CASES)
 def test_each_rule(request: pytest.FixtureRequest, tmp_path: Path, rule: str, text: str, words: list[str]) -> None:
     path = write(tmp_path, text)
@@ -597,7 +579,7 @@ def test_each_rule(request: pytest.FixtureRequest, tmp_path: Path, rule: str, te
     for word in words:
         assert word.lower() in violation.message.lower(), (word, violation.message)
     case = request.node.callspec.id
-    assert_line(violation, Location("compose.yaml", marked_line(path)), WRONG_LINE.get(case))
+    assert violation.location == Location("compose.yaml", marked_line(path)), violation
 
 
 def test_a_refused_reference_is_never_given_to_compose(tmp_path: Path) -> None:
@@ -673,8 +655,7 @@ def test_privileged_watch_exec(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     result = judge(tmp_path)
     assert result.rules == ["privileged"] and "develop.watch" in result.violations[0].message
-    assert_line(result.violations[0], Location("compose.yaml", marked_line(path)),
-                "the develop.watch privileged rule has no `where`, so it is located at `develop:`")
+    assert result.violations[0].location == Location("compose.yaml", marked_line(path))
 
 
 # --------------------------------------------------------------------------- the rule list
@@ -687,6 +668,11 @@ def _emitted_rule_names() -> set[str]:
     sources = [*(REPO / "grader" / "policy").glob("*.py"), REPO / "grader" / "composefiles.py"]
     for source in sources:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.arguments):  # a default, e.g. `rule: str = "build-context-outside"`
+                params = node.args[len(node.args) - len(node.defaults):] + node.kwonlyargs
+                defaults = node.defaults + [d for d in node.kw_defaults if d is not None]
+                names |= {d.value for p, d in zip(params, defaults)
+                          if p.arg == "rule" and isinstance(d, ast.Constant) and isinstance(d.value, str)}
             if not isinstance(node, ast.Call):
                 continue
             callee = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
@@ -697,8 +683,6 @@ def _emitted_rule_names() -> set[str]:
     return names
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="grader bug: composefiles and paths.py emit symlink-outside, which RULES "
-                   "(rules.OTHER_RULES) does not list, so `policy.allow` and docs cannot name it")
 def test_rules_lists_every_rule_the_policy_can_emit() -> None:
     emitted = _emitted_rule_names()
     assert {"host-namespace", "network-mode", "too-many-services", "too-many-ports", "bind-mount-outside",
@@ -925,17 +909,11 @@ def test_odd_shapes_are_a_load_error_not_a_crash(tmp_path: Path, text: str) -> N
     assert result.violations == []
 
 
-ODD_TOP = pytest.mark.xfail(strict=True, raises=AttributeError, reason="grader bug: evaluate calls .get/.items "
-                             "outside its guard, so a non-mapping model or section raises instead of failing closed")
-
-
 @pytest.mark.parametrize("model", [
     {}, {"services": None}, {"services": []}, {"services": {"a": None}},
     {"services": {"a": {"volumes": [None, {"type": "bind", "source": None}]}}},
     {"services": {"a": {"build": None, "ports": None, "deploy": 3}}, "volumes": None, "networks": []},
-    pytest.param([], marks=ODD_TOP), pytest.param(None, marks=ODD_TOP), pytest.param(3, marks=ODD_TOP),
-    pytest.param({"services": {}, "secrets": 3}, marks=ODD_TOP),
-    pytest.param({"services": {}, "volumes": ["x"]}, marks=ODD_TOP),
+    [], None, 3, {"services": {}, "secrets": 3}, {"services": {}, "volumes": ["x"]},
 ])
 def test_odd_model_shapes(tmp_path: Path, model: Any) -> None:
     found = evaluate(model, [], tmp_path)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from grader.model import locate
+from grader.model import Extends, locate
 from grader.paths import Root
 from grader.policy import paths
 from grader.policy.findings import Finding
@@ -31,15 +31,20 @@ SCOPES = {"service": "services", "build": "services", "volume": "volumes", "netw
 
 def evaluate(model: Mapping[str, Any], documents: list[LoadedYaml], submission_root: Path, *,
              refusals: Iterable[PolicyViolation] = (), allowed: frozenset[str] = frozenset(),
-             max_services: int = 10, max_ports: int = 20) -> list[PolicyViolation]:
+             max_services: int = 10, max_ports: int = 20, extends: Extends | None = None) -> list[PolicyViolation]:
     """Every rule the model breaks (plus ``refusals`` from reading the files), located, merged,
     minus ``allowed``, sorted by file and line."""
     root = Root.of(submission_root)
     findings: list[Finding] = []
     raw = RawValues(documents)
-    for subject, keypath, check in _checks(model, root, raw, max_services, max_ports):
-        findings += _guarded(subject, keypath, check)
-    located = [_locate(finding, documents) for finding in _merge(findings)]
+    checks = _guarded("the Compose model", ("services",), lambda: list(_checks(model, root, raw, max_services, max_ports)))
+    for check in checks:
+        if isinstance(check, Finding):  # the model itself could not be walked: refused
+            findings.append(check)
+        else:
+            subject, keypath, run = check
+            findings += _guarded(subject, keypath, run)
+    located = [_locate(finding, documents, extends) for finding in _merge(findings)]
     result = [violation for violation in [*refusals, *located] if violation.rule not in allowed]
     return sorted(dict.fromkeys(result), key=_sort_key)
 
@@ -69,7 +74,9 @@ class RawValues:
 
 def _checks(model: Mapping[str, Any], root: Root, raw: RawValues, max_services: int,
             max_ports: int) -> Iterator[tuple[str, tuple, Callable[[], Iterable[Finding]]]]:
-    services = model.get("services") if isinstance(model.get("services"), Mapping) else {}
+    if not isinstance(model, Mapping):
+        raise TypeError(f"the model is a {type(model).__name__}, not a mapping")
+    services = _section(model, "services")
     for name, service in services.items():
         if isinstance(service, Mapping):
             here = ("services", name)
@@ -80,16 +87,26 @@ def _checks(model: Mapping[str, Any], root: Root, raw: RawValues, max_services: 
             yield f"service:{name}", here, lambda n=name, s=service: paths.bind_mounts(n, s, root, raw)
             yield f"service:{name}", here, lambda n=name, s=service: paths.build(n, s, root, raw)
     for scope, section in (("volume", "volumes"), ("network", "networks")):
-        for name, entry in (model.get(section) or {}).items():
+        for name, entry in _section(model, section).items():
             if isinstance(entry, Mapping):
                 yield f"{scope}:{name}", (section, name), lambda sc=scope, n=name, e=entry, se=section: \
                     _key_rules(sc, n, e, (se, n), raw)
     for section in ("secrets", "configs"):
-        for name, entry in (model.get(section) or {}).items():
+        for name, entry in _section(model, section).items():
             if isinstance(entry, Mapping):
                 yield f"{section[:-1]}:{name}", (section, name), lambda se=section, n=name, e=entry: [
                     *_key_rules("secret", n, e, (se, n), raw, kind=se[:-1]), *paths.secret_files(se, n, e, root, raw)]
     yield "project", ("services",), lambda: _caps(services, max_services, max_ports)
+
+
+def _section(model: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A top-level section; a section of the wrong shape cannot be judged, so it is refused."""
+    value = model.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"`{key}` is a {type(value).__name__}, not a mapping")
+    return value
 
 
 def here_of(name: str) -> tuple:
@@ -180,8 +197,9 @@ def _merge(findings: list[Finding]) -> list[Finding]:
     return list(merged.values())
 
 
-def _locate(finding: Finding, documents: list[LoadedYaml]) -> PolicyViolation:
-    return PolicyViolation(finding.rule, finding.message, locate(documents, finding.keypath), finding.hint or None)
+def _locate(finding: Finding, documents: list[LoadedYaml], extends: Extends | None) -> PolicyViolation:
+    where = locate(documents, finding.keypath, extends=extends)
+    return PolicyViolation(finding.rule, finding.message, where, finding.hint or None)
 
 
 def _sort_key(violation: PolicyViolation) -> tuple[Any, ...]:

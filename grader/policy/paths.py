@@ -82,7 +82,8 @@ def build(name: str, service: Mapping, root: Root, raw: Callable[[tuple], Any]) 
         return
     context_dir = resolve_in(context, root.real, root)
     if context_dir is None:
-        yield _build_finding(name, "context", here, f"service '{name}' builds from context '{spelled}', "
+        at = here + ("context",) if isinstance(written, Mapping) else here
+        yield _build_finding(name, "context", at, f"service '{name}' builds from context '{spelled}', "
                              f"{_outside(context, root)} (the build would read files of the grading machine).")
         return
     dockerfile = spec.get("dockerfile")

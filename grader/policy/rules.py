@@ -90,6 +90,14 @@ def _privileged_watch(value: Any) -> Any:
         for rule in watch) else None
 
 
+def _watch_where(value: Any) -> tuple[Any, ...]:
+    watch = value.get("watch") if isinstance(value, Mapping) else None
+    for index, rule in enumerate(watch if isinstance(watch, list) else []):
+        if isinstance(rule, Mapping) and isinstance(rule.get("exec"), Mapping) and is_true(rule["exec"].get("privileged")):
+            return ("watch", index, "exec", "privileged")
+    return ()
+
+
 def _not_inline_cache(value: Any) -> Any:
     entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     bad = [e for e in entries if isinstance(e, str) and "type=inline" not in e.replace(" ", "").lower()]
@@ -170,7 +178,7 @@ KEY_RULES: tuple[Rule, ...] = (
          _first(_privileged_hook, "privileged")),
     Rule("privileged", "", "service", "develop", _privileged_watch,
          "service '{name}' runs a develop.watch exec command with privileged: true, which gives that command full "
-         "control of the host.", "Remove `privileged: true` from develop.watch."),
+         "control of the host.", "Remove `privileged: true` from develop.watch.", _watch_where),
     Rule("cap-add", "cap_add with a capability beyond Docker's default set (e.g. SYS_ADMIN, NET_ADMIN, ALL)",
          "service", "cap_add", _extra_caps,
          "service '{name}' adds the capabilities {value} with cap_add, which let the container act on the host's "
@@ -299,6 +307,7 @@ OTHER_RULES: dict[str, str] = {
     "bind-mount-outside": "a bind mount whose source resolves outside the submission (absolute path, ~, .., the Docker socket)",
     "build-context-outside": "build context, dockerfile, .dockerignore or additional_contexts outside the submission, or remote (git, http(s), docker-image://, oci-layout://)",
     "file-outside": "env_file, label_file, secret/config file, extends.file, include path/env_file/project_directory outside the submission, remote, or (for files Compose reads while loading) written with a variable",
+    "symlink-outside": "a file Compose or the build would read (.env, env_file, an include, .dockerignore) is a symbolic link leading outside the submission (links nothing follows are fine)",
     "file-unchecked": "a local include/extends file the grader cannot read safely (unsafe or invalid YAML, or past the nesting/count limit)",
     "too-many-services": "more services than the rubric's limits.max_services (default 10)",
     "too-many-ports": "more published ports than the rubric's limits.max_ports (default 20)",
