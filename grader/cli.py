@@ -16,6 +16,7 @@ from grader.engine import grade
 from grader.errors import EnvironmentProblem
 from grader.interrupts import Interrupted
 from grader.results import GradeResult, Status
+from grader.policy import RULES
 from grader.rubric import RubricError, load_rubric
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,7 +79,7 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     if not path.is_dir():
         raise click.BadParameter(f"{path} is not a folder", param_hint="PATH")
     try:
-        rubric_config = load_rubric(rubric)
+        rubric_config = load_rubric(rubric, known_rules=frozenset(RULES))
     except RubricError as exc:
         raise click.UsageError(str(exc)) from exc
     _Signals.install()

@@ -26,6 +26,7 @@ from grader import gradebook
 from grader.batch import BatchEvent, BatchResult, default_jobs, grade_batch
 from grader.errors import GraderError
 from grader.roster import Roster, RosterError
+from grader.policy import RULES
 from grader.rubric import RubricError, load_rubric
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -287,7 +288,7 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
     """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
     console = Console()
     try:
-        rubric_config = load_rubric(rubric)
+        rubric_config = load_rubric(rubric, known_rules=frozenset(RULES))
         class_roster = Roster.load(roster) if roster else None
         if queue:
             _check_queue(queue, rubric_config)

@@ -126,7 +126,9 @@ def _check_overrides(values: Any) -> dict[str, CheckOverride]:
     return overrides
 
 
-def load_rubric(path: Path | None) -> Rubric:
+def load_rubric(path: Path | None, known_rules: frozenset[str] | None = None) -> Rubric:
+    """The rubric at ``path`` (the default rubric for None); ``known_rules``, when given, are the
+    safety rules `policy.allow` may name (the policy owns them: the caller passes them in)."""
     if path is None:
         return Rubric()
     try:
@@ -143,6 +145,10 @@ def load_rubric(path: Path | None) -> Rubric:
     allowed = policy.get("allow", []) if isinstance(policy, dict) else None
     if not isinstance(allowed, list):
         raise RubricError("rubric: 'policy.allow' must be a list of rule names")
+    unknown = sorted(str(rule) for rule in allowed if known_rules is not None and str(rule) not in known_rules)
+    if unknown:
+        raise RubricError(f"rubric: 'policy.allow' names unknown safety rules: {', '.join(unknown)} "
+                          "(the rules are listed in docs/policy.md)")
     extra = data.get("extra_checks") or []
     if not isinstance(extra, list):
         raise RubricError("rubric: 'extra_checks' must be a list of folders")

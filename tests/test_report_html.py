@@ -332,3 +332,15 @@ def test_write_html(tmp_path: Path):
 def test_modes_render(mode):
     html = render_html(make_result(mode=mode).to_dict())
     assert f'data-mode="{mode}"' in html
+
+
+def test_ignored_keys_and_policy_fixes_are_shown() -> None:
+    from grader.report.html import render_html
+    result = {"submission": "s", "score": 0, "max_score": 14, "checks": [],
+              "policy": [{"rule": "privileged", "message": "service 'redis' sets privileged: true",
+                          "location": {"file": "compose.yaml", "line": 4}, "hint": "Remove `privileged: true`."}],
+              "ignored": [{"key": "ulimits", "subject": "service 'redis'", "reason": "the grader runs every container "
+                           "under its own limits", "location": {"file": "compose.yaml", "line": 9}}]}
+    page = render_html(result)
+    assert "Ignored by the grader" in page and "<code>ulimits</code>" in page and "compose.yaml:9" in page
+    assert "Fix: Remove <code>privileged: true</code>" in page or "Fix: Remove `privileged: true`" in page

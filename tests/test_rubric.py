@@ -201,3 +201,13 @@ def test_enabled_must_be_a_boolean(tmp_path: Path, value: str) -> None:
     except RubricError:
         return
     assert not rubric.enabled("redis-image")
+
+
+def test_policy_allow_names_only_known_rules(tmp_path: Path) -> None:
+    from grader.policy import RULES
+    path = tmp_path / "rubric.yml"
+    path.write_text("policy:\n  allow: [privileged, host-netwrok]\n")
+    with pytest.raises(RubricError, match="unknown safety rules: host-netwrok"):
+        load_rubric(path, known_rules=frozenset(RULES))
+    path.write_text("policy:\n  allow: [privileged, symlink-outside]\n")
+    assert load_rubric(path, known_rules=frozenset(RULES)).allowed_policy_rules == {"privileged", "symlink-outside"}

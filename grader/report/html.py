@@ -143,6 +143,7 @@ def _view(result: dict[str, Any]) -> dict[str, Any]:
         "compose_file": result.get("compose_file"),
         "services": {"redis": services.get("redis"), "web": services.get("web")},
         "policy": list(result.get("policy") or []),
+        "ignored": list(result.get("ignored") or []),
     }
 
 
