@@ -15,7 +15,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -188,12 +190,50 @@ def test_the_engine_gets_internal_networks_limits_and_no_host_ports(docker_engin
         assert container["Config"]["Labels"]["org.compose-grader.owner"].endswith(f":{graded.pid}")
 
 
-def test_egress_allowed_by_the_rubric_gives_ordinary_networks(docker_engine: None, leak_watch: None,
-                                                               tmp_path: Path) -> None:
-    folder = copy_case_from_samples("redis_only", tmp_path)
-    graded, view = grade_with_view(folder, tmp_path, "limits:\n  egress: true\n")
-    assert graded.check("redis-ping")["status"] == "passed"
-    assert view["networks"] and not any(network["Internal"] for network in view["networks"])
+@pytest.fixture(scope="module")
+def outside_host() -> Iterator[str]:
+    """An address off the machine as far as a container can tell: a network namespace the test makes,
+    joined to the host by a veth pair, with a TCP listener. (Traffic goes only to what the test made.)"""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to make a network namespace")
+    ns, host_side, ns_side = f"grader-out-{os.getpid()}", f"gvh{os.getpid() % 100000}", f"gvn{os.getpid() % 100000}"
+    commands = [["ip", "netns", "add", ns], ["ip", "link", "add", host_side, "type", "veth", "peer", "name", ns_side],
+                ["ip", "link", "set", ns_side, "netns", ns], ["ip", "addr", "add", "10.231.99.1/24", "dev", host_side],
+                ["ip", "link", "set", host_side, "up"],
+                ["ip", "netns", "exec", ns, "ip", "addr", "add", "10.231.99.2/24", "dev", ns_side],
+                ["ip", "netns", "exec", ns, "ip", "link", "set", ns_side, "up"],
+                ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+                ["ip", "netns", "exec", ns, "ip", "route", "add", "default", "via", "10.231.99.1"]]
+    listener = None
+    try:
+        for command in commands:
+            subprocess.run(command, check=True, capture_output=True, timeout=30)
+        listener = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c",
+                                     "import socket\ns = socket.create_server(('10.231.99.2', 8099))\n"
+                                     "while True:\n    s.accept()[0].close()"], stdout=subprocess.DEVNULL)
+        yield "10.231.99.2:8099"
+    finally:
+        if listener:
+            listener.kill()
+            listener.wait(timeout=10)
+        subprocess.run(["ip", "link", "del", host_side], capture_output=True, timeout=30)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("egress", [False, True], ids=["default", "egress-allowed"])
+def test_a_stack_has_no_route_off_the_machine_unless_the_rubric_allows_it(
+        docker_engine: None, leak_watch: None, tmp_path: Path, outside_host: str, egress: bool) -> None:
+    folder = copy_case_from_samples("perfect", tmp_path)
+    os.environ["GRADER_TEST_EGRESS_TARGET"] = outside_host
+    try:
+        graded, view = grade_with_view(folder, tmp_path, "limits:\n  egress: true\n" if egress else "")
+    finally:
+        os.environ.pop("GRADER_TEST_EGRESS_TARGET", None)
+    assert graded.check("flask-counter")["status"] == "passed", graded.check("flask-counter")  # still reached
+    assert view["networks"] and all(network["Internal"] is not egress for network in view["networks"])
+    reached = view["egress"].get("web")
+    assert reached is not None, view["egress"]
+    assert (reached == "connected") is egress, view["egress"]  # without egress: a timeout or an error, never a connection
 
 
 def copy_case_from_samples(name: str, target: Path) -> Path:
