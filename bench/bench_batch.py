@@ -49,11 +49,11 @@ done
 
 def grader_command() -> list[str]:
     sys.path.insert(0, str(REPO))
-    from grader import cli
+    from grader.cli import main as cli
 
     if "batch" in getattr(cli.main, "commands", {}):
-        return [sys.executable, "-m", "grader.cli"]
-    return [sys.executable, "-m", "grader.cli_batch"]
+        return [sys.executable, "-m", "grader.cli.main"]
+    return [sys.executable, "-m", "grader.cli.batch"]
 
 
 def copy_samples(target: Path) -> Path:
@@ -141,7 +141,7 @@ def memory_run(count: int, jobs: int) -> dict[str, float]:
     import tracemalloc
 
     sys.path.insert(0, str(REPO))
-    from grader.batch import grade_batch
+    from grader.batch.pool import grade_batch
 
     with tempfile.TemporaryDirectory(prefix="bench-mem-") as temp:
         folder = Path(temp) / "class"

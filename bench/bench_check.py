@@ -38,7 +38,7 @@ def floor_once(sample: Path) -> float:
 
 def grader_once(sample: Path) -> tuple[float, dict]:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sample), "--json", "-", "--no-html"],
+    result = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(sample), "--json", "-", "--no-html"],
                             capture_output=True, text=True, timeout=900)
     elapsed = time.monotonic() - started
     return elapsed, json.loads(result.stdout)

@@ -1,5 +1,4 @@
-from grader.checking import Outcome, check, fail
-from grader.context import GradingContext
+from grader.checking import GradingContext, Outcome, check, fail
 
 
 @check("compose-file", points=1, title="A valid Compose file")

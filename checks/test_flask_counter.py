@@ -3,9 +3,7 @@ import time
 import redis
 import requests
 
-from grader import probes
-from grader.checking import Outcome, check, fail
-from grader.context import GradingContext
+from grader.checking import GradingContext, Outcome, check, fail, probes
 
 REQUESTS = 3
 REQUEST_TIMEOUT_S = 5

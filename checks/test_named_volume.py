@@ -1,5 +1,4 @@
-from grader.checking import Outcome, check, fail
-from grader.model import ComposeModel
+from grader.checking import ComposeModel, Outcome, check, fail
 
 
 @check("named-volume", points=2, title="Redis data lives in a named volume at /data")

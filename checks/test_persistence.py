@@ -3,10 +3,7 @@ import secrets
 import pytest
 import redis
 
-from grader import probes
-from grader.checking import Outcome, check, fail
-from grader.context import GradingContext
-from grader.stack import Stack
+from grader.checking import GradingContext, Outcome, Stack, check, fail, probes
 
 KEY = "grader:persistence-probe"
 

@@ -1,5 +1,5 @@
 from grader.checking import Outcome, check, fail
-from grader.model import ComposeModel, image_problem
+from grader.submission.model import ComposeModel, image_problem
 
 
 @check("redis-image", points=2, title="Redis runs from the redis:alpine image")
@@ -31,7 +31,7 @@ def _no_redis_service(compose: ComposeModel, expect) -> None:
     if inactive:
         profiles = ", ".join(compose.service(inactive).get("profiles") or [])
         fail(f"The Redis service `{inactive}` is under the profile {profiles}, so `docker compose up` does not start it.",
-             expected=f"a service `redis` that `docker compose up` starts", found=f"`{inactive}` with profiles: [{profiles}]",
+             expected="a service `redis` that `docker compose up` starts", found=f"`{inactive}` with profiles: [{profiles}]",
              location=compose.locate(inactive, "profiles"),
              hint=f"Remove `profiles:` from `{inactive}` (or start it with `--profile {profiles.split(',')[0]}`, "
                   "which the assignment does not ask for).")

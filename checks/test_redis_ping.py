@@ -1,8 +1,6 @@
 import redis
 
-from grader import probes
-from grader.checking import Outcome, check, fail
-from grader.context import GradingContext
+from grader.checking import GradingContext, Outcome, check, fail, probes
 
 
 @check("redis-ping", points=1, title="The Redis server answers PING")

@@ -1,9 +1,6 @@
 import pytest
 
-from grader.checking import Outcome, check, fail
-from grader.context import GradingContext
-from grader.model import ComposeModel
-from grader.stack import Stack
+from grader.checking import ComposeModel, GradingContext, Outcome, Stack, check, fail
 
 
 def _evidence(stack: Stack, name: str) -> str:

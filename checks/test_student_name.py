@@ -1,8 +1,6 @@
 import redis
 
-from grader import probes
-from grader.checking import Outcome, check, fail
-from grader.context import GradingContext
+from grader.checking import GradingContext, Outcome, check, fail, probes
 
 SAVE_HINT = (
     "Set the key in your running stack with `docker compose exec redis redis-cli SET {key} \"Your Name\"`, "

@@ -1,4 +1,5 @@
-"""What a check author uses: the `check` marker and `fail()` with the details a student needs.
+"""The one module a check author imports (docs/checks.md): the `check` marker, `fail()` with the
+details a student needs, `Outcome`, and the types and probes a check works with.
 
 A check is a pytest test function::
 
@@ -48,3 +49,27 @@ class Outcome:
 
     message: str = ""
     details: str | None = None
+
+
+# What a check works with, from the layers above; loaded on first use (PEP 562), so importing
+# this module stays cheap and never runs back up the layers at import time.
+_LAZY = {
+    "ComposeModel": ("grader.submission.model", "ComposeModel"),
+    "GradingContext": ("grader.grading.context", "GradingContext"),
+    "Stack": ("grader.docker.stack", "Stack"),
+    "ServiceState": ("grader.docker.stack", "ServiceState"),
+    "probes": ("grader.grading.probes", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'grader.checking' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+__all__ = ["CheckFailure", "Location", "Outcome", "check", "fail", *_LAZY]

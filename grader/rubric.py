@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.yamlload import load_yaml
+from grader.yaml import load_yaml
+
+
+# The rubric's checks in the order reports list them.
+DEFAULT_ORDER = (
+    "compose-file", "redis-image", "redis-port", "named-volume",
+    "stack-up", "redis-ping", "student-name", "persistence", "flask-counter",
+)
+# The order they run in: the counter check restarts the web container, so it runs before
+# persistence takes the whole stack down, and each sees the stack as the student's files left it.
+RUN_ORDER = (*DEFAULT_ORDER[:7], "flask-counter", "persistence")
 
 
 class RubricError(GraderError):

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.archive import (
+from grader.submission.archive import (
     ArchiveError,
     ArchiveLimits,
     extract_archive,
     extracted,
     inspect_archive,
 )
-from grader.submission import WORKSPACE_PREFIX
+from grader.submission.workspace import WORKSPACE_PREFIX
 
 
 def make_zip(path: Path, entries: list[tuple[str, bytes]], *, symlinks: dict[str, str] | None = None,
@@ -62,7 +62,7 @@ def test_normal_zip_with_one_top_folder(tmp_path: Path) -> None:
 
 
 def test_grader_finds_the_compose_file_in_the_top_folder(tmp_path: Path) -> None:
-    from grader.submission import locate_project_dir
+    from grader.submission.workspace import locate_project_dir
 
     archive = make_zip(tmp_path / "bob.zip", [("my-lab/docker-compose.yml", b"services: {}\n")])
     with extracted(archive) as folder:

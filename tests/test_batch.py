@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from grader import gradebook
-from grader.batch import (
+from grader.report import gradebook
+from grader.batch.pool import (
     Submission,
     content_hash,
     default_jobs,
@@ -37,12 +37,12 @@ CHECK_KEYS = {"id", "title", "status", "points", "max_points", "bonus", "message
 
 
 def grader_command() -> list[str]:
-    """`grader batch/report` once grader/cli.py registers them; grader.cli_batch on its own until then."""
-    from grader import cli
+    """`grader batch/report` once grader/cli/main.py registers them; grader.cli.batch on its own until then."""
+    from grader.cli import main as cli
 
     if "batch" in getattr(cli.main, "commands", {}):
-        return [sys.executable, "-m", "grader.cli"]
-    return [sys.executable, "-m", "grader.cli_batch"]
+        return [sys.executable, "-m", "grader.cli.main"]
+    return [sys.executable, "-m", "grader.cli.batch"]
 
 
 def run_grader(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from grader.bootfile import (
+from grader.docker.bootfile import (
     LABEL,
     OWNER_LABEL,
     REASONS,
@@ -25,9 +25,9 @@ from grader.bootfile import (
     owner,
     plan_boot,
 )
-from grader.compose import ComposeProject, detect_cli
+from grader.docker.compose import ComposeProject, detect_cli
 from grader.rubric import Limits
-from grader.stack import copy_snapshot
+from grader.docker.stack import copy_snapshot
 
 # A busy student file; the tests plan Compose's own model of it (`docker compose config`).
 BUSY = """

@@ -29,7 +29,7 @@ PEAK_RSS_LIMIT = 400 * 1024 * 1024  # a normal grading peaks near 100 MiB; the f
 
 GRADE = """
 import json, sys
-from grader import runner
+from grader.docker import runner
 
 stopped, projects = [], set()
 real_run = runner.run

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import runner
+from grader.docker import runner
 from grader.errors import CommandFailed, CommandTimeout, OutputTooLarge
 from tests.test_runner import ctrl_c_after, marked_env, wait_until_gone
 
@@ -39,7 +39,7 @@ NUMBERED = (
 # Runs one command with the runner in a fresh process; prints what happened and its peak RSS.
 MEASURE = """
 import json, sys, time
-from grader import runner
+from grader.docker import runner
 from grader.errors import CommandError
 
 def hwm():

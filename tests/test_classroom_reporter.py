@@ -33,7 +33,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import grader
-from grader.formats.classroom import decode_classroom, encode_classroom, recorded_points, to_classroom
+from grader.report.formats.classroom import decode_classroom, encode_classroom, recorded_points, to_classroom
 from grader.results import CheckResult, GradeResult, Location, PolicyViolation, Status
 from grader.rubric import CheckOverride, Rubric
 from tests.conftest import SAMPLES

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from grader import cleanup, docker
-from grader.bootfile import LABEL, OWNER_LABEL, RUN_LABEL
+from grader.docker import cleanup
+from grader.docker import commands as docker
+from grader.docker.bootfile import LABEL, OWNER_LABEL, RUN_LABEL
 
 pytestmark = pytest.mark.docker
 

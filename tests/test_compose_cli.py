@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import compose
+from grader.docker import compose
 from grader.errors import ComposeMissing
 
 

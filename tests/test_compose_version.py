@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from grader.compose import detect_cli
+from grader.docker.compose import detect_cli
 
 
 def test_the_suite_runs_with_the_compose_it_expects() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from grader import gradebook
-from grader.batch import Submission, not_graded
-from grader.plugin import DEFAULT_ORDER
+from grader.report import gradebook
+from grader.batch.pool import Submission, not_graded
+from grader.rubric import DEFAULT_ORDER
 from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import Rubric
 from tests.conftest import SAMPLES

@@ -1,7 +1,7 @@
 """Grade files for Canvas, Moodle, Blackboard and Brightspace, byte for byte and end to end.
 
 The expected files in tests/data/lms/expected/ were written by hand from each LMS's
-documented import format (grader/lms/gradefiles.py says where each comes from); the rows are
+documented import format (grader/report/formats/lms.py says where each comes from); the rows are
 the students of the matching download in tests/data/lms/.
 """
 from __future__ import annotations
@@ -16,16 +16,14 @@ from typing import Any
 import pytest
 
 import grader
-from grader.lms import (
+from grader.lms import LmsError, materialise, read_download
+from grader.report.formats.lms import (
     GradeRow,
-    LmsError,
     blackboard_grade_center,
     brightspace_grades,
     canvas_gradebook,
     feedback_lines,
-    materialise,
     moodle_worksheet,
-    read_download,
     write_grade_file,
 )
 from grader.lms.brightspace import with_class_list

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.compose import ComposeCLI, ComposeProject, detect_cli
+from grader.docker.compose import ComposeCLI, ComposeProject, detect_cli
 from grader.errors import CommandFailed, ComposeLoadError
-from grader.loading import compose_error, load_files, normalised_model
-from grader.model import ComposeModel
+from grader.grading.loading import compose_error, load_files, normalised_model
+from grader.submission.model import ComposeModel
 from grader.results import Location
-from grader.submission import workspace
+from grader.submission.workspace import workspace
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -298,8 +298,8 @@ _DEV_ZERO_SCRIPT = textwrap.dedent("""
     resource.setrlimit(resource.RLIMIT_AS, (768 * 1024 * 1024, 768 * 1024 * 1024))
     from pathlib import Path
     from grader.errors import ComposeLoadError
-    from grader.loading import load_files
-    from grader.submission import workspace
+    from grader.grading.loading import load_files
+    from grader.submission.workspace import workspace
     try:
         with workspace(Path(sys.argv[1])) as ws:
             load_files(ws).documents

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from grader import imageref
-from grader.imageref import ImageRef, InvalidReference
-from grader.model import (
+from grader.submission import imageref
+from grader.submission.imageref import ImageRef, InvalidReference
+from grader.submission.model import (
     REDIS_PORT,
     WEB_PORT,
     ComposeModel,
@@ -19,7 +19,7 @@ from grader.model import (
     published_targets,
 )
 from grader.results import Location
-from grader.yamlload import LoadedYaml, parse_yaml
+from grader.yaml import LoadedYaml, parse_yaml
 
 # Images --------------------------------------------------------------------------
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from grader import policy
-from grader.compose import ComposeProject, detect_cli
+from grader.docker.compose import ComposeProject, detect_cli
 from grader.errors import ComposeLoadError
-from grader.loading import load_files, normalised_model
+from grader.grading.loading import load_files, normalised_model
 from grader.policy import RULES, evaluate
 from grader.results import Location, PolicyViolation
-from grader.submission import workspace
-from grader.yamlload import LoadedYaml
+from grader.submission.workspace import workspace
+from grader.yaml import LoadedYaml
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_submissions"
@@ -578,7 +578,6 @@ def test_each_rule(request: pytest.FixtureRequest, tmp_path: Path, rule: str, te
     assert rule in RULES
     for word in words:
         assert word.lower() in violation.message.lower(), (word, violation.message)
-    case = request.node.callspec.id
     assert violation.location == Location("compose.yaml", marked_line(path)), violation
 
 
@@ -663,9 +662,9 @@ def test_privileged_watch_exec(tmp_path: Path) -> None:
 
 def _emitted_rule_names() -> set[str]:
     """Every rule name the policy code can emit: KEY_RULES, and each literal passed as a rule to
-    Finding(...), refuse(...) or rule=... in grader/policy and grader/composefiles.py."""
+    Finding(...), refuse(...) or rule=... in grader/policy and grader/submission/files.py."""
     names = {rule.name for rule in policy.KEY_RULES}
-    sources = [*(REPO / "grader" / "policy").glob("*.py"), REPO / "grader" / "composefiles.py"]
+    sources = [*(REPO / "grader" / "policy").glob("*.py"), REPO / "grader" / "submission" / "files.py"]
     for source in sources:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if isinstance(node, ast.arguments):  # a default, e.g. `rule: str = "build-context-outside"`

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import yamlload
-from grader.composefiles import MAX_INCLUDE_DEPTH
+from grader import yaml as yamlload
+from grader.submission.files import MAX_INCLUDE_DEPTH
 from grader.results import Location
 from tests.test_policy import judge, judged_clean, marked_line, write
 

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from grader import probes
-from grader.probes import (
+from grader.grading import probes
+from grader.grading.probes import (
     MAX_BODY_BYTES,
     fetch,
     numbers_in,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from grader.errors import ComposeLoadError
-from grader.yamlload import MAX_DEPTH, YamlLimits, YamlMap, parse_yaml, read_text
+from grader.yaml import MAX_DEPTH, YamlLimits, YamlMap, parse_yaml, read_text
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

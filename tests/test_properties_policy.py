@@ -21,19 +21,19 @@ from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from grader.bootfile import REWRITTEN_KEYS, SERVICE_KEYS, BootPlan, plan_boot
-from grader.compose import ComposeProject, detect_cli
-from grader.engine import written_keys
+from grader.docker.bootfile import REWRITTEN_KEYS, SERVICE_KEYS, BootPlan, plan_boot
+from grader.docker.compose import ComposeProject, detect_cli
+from grader.grading.engine import written_keys
 from grader.errors import ComposeLoadError
-from grader.loading import load_files, normalised_model
-from grader.paths import Root, resolve_in
+from grader.grading.loading import load_files, normalised_model
+from grader.submission.paths import Root, resolve_in
 from grader.policy import RULES, evaluate
 from grader.policy.rules import ALLOWED_SECURITY_OPTS, DEFAULT_CAPS
 from grader.results import PolicyViolation
 from grader.rubric import Limits
-from grader.stack import copy_snapshot, dump_json
-from grader.submission import Workspace, workspace
-from grader.yamlload import LoadedYaml, load_documents, parse_yaml
+from grader.docker.stack import copy_snapshot, dump_json
+from grader.submission.workspace import Workspace, workspace
+from grader.yaml import LoadedYaml, load_documents, parse_yaml
 from tests.test_policy_files import Canary, canary
 
 # --------------------------------------------------------------------------- 1. any model shape

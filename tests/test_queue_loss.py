@@ -26,18 +26,18 @@ from typing import Any
 import pytest
 import redis
 
-from grader.bootfile import LABEL, OWNER_LABEL
-from grader.queue.config import (
+from grader.docker.bootfile import LABEL, OWNER_LABEL
+from grader.batch.queue.config import (
     SENT_KEY,
     attempt_id,
     make_app,
     queue_secret,
     task_id,
 )
-from grader.queue.coordinator import send
-from grader.queue.payload import make_payload, zip_folder
+from grader.batch.queue.coordinator import send
+from grader.batch.queue.payload import make_payload, zip_folder
 from grader.rubric import Rubric
-from grader.submission import WORKSPACE_PREFIX
+from grader.submission.workspace import WORKSPACE_PREFIX
 from tests.conftest import SAMPLES, docker_lines, redis_server
 from tests.test_queue import PASSWORD, Workers, group_pids, statuses_by_submission
 from tests.test_samples_e2e import EXPECTED
@@ -53,7 +53,7 @@ class Coordinator:
     def __init__(self, folder: Path, out: Path, broker_url: str) -> None:
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.cli", "batch", str(folder), "--out", str(out), "--queue", broker_url],
+            [sys.executable, "-m", "grader.cli.main", "batch", str(folder), "--out", str(out), "--queue", broker_url],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.roster import Roster, RosterError, Student
+from grader.batch.roster import Roster, RosterError, Student
 from grader.rubric import Rubric
 
 CLASSROOM_EXPORT = (

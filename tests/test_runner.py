@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import runner
+from grader.docker import runner
 from grader.errors import (
     CommandError,
     CommandFailed,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import ComposeLoadError, SubmissionError
-from grader.submission import (
+from grader.submission.workspace import (
     COMPOSE_FILE_NAMES,
     CopyLimits,
     find_compose_file,

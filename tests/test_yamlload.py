@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import ComposeLoadError
-from grader.yamlload import (
+from grader.yaml import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     YamlLimits,
@@ -195,7 +195,7 @@ _DEV_ZERO_SCRIPT = textwrap.dedent("""
     resource.setrlimit(resource.RLIMIT_AS, (768 * 1024 * 1024, 768 * 1024 * 1024))
     from pathlib import Path
     from grader.errors import ComposeLoadError
-    from grader.yamlload import read_text
+    from grader.yaml import read_text
     try:
         read_text(Path(sys.argv[1]), "compose.yaml")
     except ComposeLoadError as exc:

@@ -5,8 +5,7 @@ A check is a pytest test marked with `check(...)`; it asks for fixtures (here th
 Compose model, the Redis service name and `outcome`) and calls `fail(...)` with what a
 student needs to fix it.
 """
-from grader.checking import Outcome, check, fail
-from grader.model import ComposeModel
+from grader.checking import ComposeModel, Outcome, check, fail
 
 
 @check("redis-healthcheck", points=1, title="Redis declares a healthcheck")

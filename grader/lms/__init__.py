@@ -1,7 +1,7 @@
-"""From an LMS and back: bulk downloads in, grade files out.
+"""From an LMS: bulk downloads in (the grade files that go back are grader/report/formats/lms.py).
 
 Instructors who do not use GitHub Classroom download every submission from their LMS and
-upload the grades back. This package reads those downloads and writes those grade files:
+upload the grades back. This package reads those downloads:
 
 - ``read_download(folder, lms=None, groups=False)`` (grader/lms/download.py): which LMS named
   the files (or ``lms=``), and one ``LmsSubmission`` per student: their ``Identity`` (name,
@@ -9,29 +9,16 @@ upload the grades back. This package reads those downloads and writes those grad
   the student gave it). ``opened(path)`` accepts the zip as downloaded.
 - ``materialise(submission, download_root, target)`` (grader/lms/materialise.py): the
   submission as a folder of its own, under the original names, for ``grader.grade``.
-- ``write_grade_file(lms, rows, …)`` (grader/lms/gradefiles.py): the CSV the LMS imports,
-  from ``GradeRow.from_result(identity, result)`` rows.
 
 Each LMS's naming is in its module (canvas.py, moodle.py, blackboard.py, brightspace.py),
 with what was verified against the LMS's own code or documentation and what was not;
 docs/lms.md sums it up.
 """
 from grader.lms.download import detect, opened, read_download
-from grader.lms.gradefiles import (
-    GradeFile,
-    GradeRow,
-    blackboard_grade_center,
-    brightspace_grades,
-    canvas_gradebook,
-    feedback_lines,
-    moodle_worksheet,
-    write_grade_file,
-)
 from grader.lms.materialise import Materialised, materialise
 from grader.lms.model import LMS_NAMES, Download, Identity, Ignored, LmsError, LmsSubmission, SubmittedFile
 
 __all__ = [
-    "LMS_NAMES", "Download", "GradeFile", "GradeRow", "Identity", "Ignored", "LmsError", "LmsSubmission",
-    "Materialised", "SubmittedFile", "blackboard_grade_center", "brightspace_grades", "canvas_gradebook", "detect",
-    "feedback_lines", "materialise", "moodle_worksheet", "opened", "read_download", "write_grade_file",
+    "LMS_NAMES", "Download", "Identity", "Ignored", "LmsError", "LmsSubmission", "Materialised", "SubmittedFile",
+    "detect", "materialise", "opened", "read_download",
 ]

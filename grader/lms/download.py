@@ -86,7 +86,7 @@ def read_download(folder: str | os.PathLike[str], lms: str | None = None, *, gro
 @contextmanager
 def opened(path: str | os.PathLike[str], max_bytes: int = 2 * 1024**3) -> Iterator[Path]:
     """A folder holding the download at ``path``: the folder itself, or a zip extracted (and removed after)."""
-    from grader.archive import ArchiveLimits, extracted
+    from grader.submission.archive import ArchiveLimits, extracted
 
     path = Path(path)
     if path.is_dir():

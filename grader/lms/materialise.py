@@ -6,7 +6,7 @@ ordinary grading (``grader.grade(folder)``) runs on it unchanged. The download i
 written to, and ``target`` may not lie inside it.
 
 A submission that is a zip (with no Compose file beside it) is extracted instead, with the
-same safety checks as any submitted zip (grader/archive.py). Files are copied as bytes, as
+same safety checks as any submitted zip (grader/submission/archive.py). Files are copied as bytes, as
 plain files (mode 0644): a link, a device or a path that leaves the download is skipped.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader.lms.filenames import safe_component, safe_relative
 from grader.lms.model import LmsError, LmsSubmission
-from grader.submission import COMPOSE_FILE_NAMES
+from grader.submission.workspace import COMPOSE_FILE_NAMES
 
 MAX_BYTES = 200 * 1024 * 1024
 
@@ -82,7 +82,7 @@ def _target(download_root: Path, target: Path, submission: LmsSubmission) -> Pat
 def materialise(submission: LmsSubmission, download_root: str | os.PathLike[str], target: str | os.PathLike[str],
                 max_bytes: int = MAX_BYTES) -> Materialised:
     """Write ``submission``'s files under ``target/<submission id>/`` and say what was written."""
-    from grader.archive import extract_archive
+    from grader.submission.archive import extract_archive
 
     root = Path(download_root).resolve()
     result = Materialised(_target(root, Path(target), submission))

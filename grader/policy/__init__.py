@@ -1,13 +1,13 @@
 """The safety policy: what a student's Compose files may not ask the Docker engine to do.
 
 It is judged on one document only: Compose's own normalised model of the files the grader
-wrote from its reading (grader/composefiles.py), so what the policy judges is what the engine
+wrote from its reading (grader/submission/files.py), so what the policy judges is what the engine
 would be given. The reading itself refuses files Compose would read from outside the
 submission (``ProjectFiles.refusals``); here come the rules on the model (rules.py: one entry
 per rule; paths.py: bind mounts, build contexts, secret files), the namespace rules and the
 per-submission caps. ``evaluate`` merges them, locates each in the student's files and drops
 the rules an instructor allowed. Whatever passes is still cut down to an allowlist when the
-boot file is written (grader/bootfile.py).
+boot file is written (grader/docker/bootfile.py).
 """
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from grader.model import Extends, locate
-from grader.paths import Root
-from grader.policy import paths
+from grader.submission.model import Extends, locate
+from grader.submission.paths import Root
+from grader.policy import path_rules as paths
 from grader.policy.findings import Finding
 from grader.policy.rules import KEY_RULES, Rule, rule_summaries, short
 from grader.results import PolicyViolation
-from grader.yamlload import LoadedYaml
+from grader.yaml import LoadedYaml
 
 RULES: dict[str, str] = rule_summaries()
 NAMESPACE_KEYS = {"network_mode": "network", "pid": "process (PID)", "ipc": "IPC (shared memory)",

@@ -4,7 +4,7 @@ Every rule is judged on Compose's normalised model (``docker compose config`` of
 grader wrote), so the rules see exactly what the engine would be asked for. Most rules look at
 one key of a service (or of its build, or of a top-level volume or network) and need only a
 predicate; the path rules, which must resolve paths inside the submission, are in paths.py.
-Whatever the rules let through is still cut down to the allowlist in grader/bootfile.py.
+Whatever the rules let through is still cut down to the allowlist in grader/docker/bootfile.py.
 """
 from __future__ import annotations
 
@@ -300,7 +300,7 @@ KEY_RULES: tuple[Rule, ...] = (
 )
 
 # Rules whose checks are not a single key: documented here, implemented in paths.py, namespaces.py
-# and caps.py (and in the reading of the files, grader/composefiles.py).
+# and caps.py (and in the reading of the files, grader/submission/files.py).
 OTHER_RULES: dict[str, str] = {
     "host-namespace": "pid/ipc/uts/userns_mode/network_mode set to host, container:X, or service:X for a service not in the project",
     "network-mode": "network_mode other than none or service:<a service of the project> (bridge or a named network joins containers outside the project)",

@@ -1,6 +1,6 @@
 """The class dashboard, ``index.html``: every student's score and check-by-check matrix.
 
-Rendered from the batch's results list (see :mod:`grader.gradebook`). Self-contained: inline
+Rendered from the batch's results list (see :mod:`grader.report.gradebook`). Self-contained: inline
 CSS, a few lines of inline JavaScript for sorting, and the charts as inline SVG computed
 here; no fonts, images or any other network resource. Jinja2 autoescaping is always on,
 so names, folder names and messages from students can never inject markup.
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from grader import gradebook
+from grader.report import gradebook
 from grader.report.html import STATUS_ICONS, STATUS_LABELS, TEMPLATE_DIR, _num, _seconds
 from grader.version import __version__
 

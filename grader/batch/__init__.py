@@ -1,0 +1,1 @@
+"""Grading many submissions: discovery, the local process pool and the Celery queue."""

@@ -1,0 +1,155 @@
+"""The few plain `docker` commands the grader needs besides Compose."""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from grader.docker import runner
+from grader.docker.compose import minimal_env
+from grader.errors import CommandError, CommandFailed, DockerUnavailable
+
+_TIMEOUT = 60
+
+
+def _docker(*args: str, timeout: float = _TIMEOUT, check: bool = True) -> runner.Completed:
+    return runner.run(["docker", *args], timeout=timeout, env=minimal_env(), check=check)
+
+
+def engine_version(timeout: float = 15) -> str:
+    """The engine's version; raise DockerUnavailable when there is none to talk to."""
+    try:
+        result = _docker("version", "--format", "{{.Server.Version}}", timeout=timeout)
+    except DockerUnavailable:
+        raise
+    except CommandError as exc:
+        raise DockerUnavailable(
+            f"the Docker engine cannot be reached: {exc}", exc.argv, exc.returncode, exc.stdout, exc.stderr
+        ) from exc
+    return result.stdout.strip()
+
+
+@functools.lru_cache(maxsize=1)
+def reaches_by_published_ports() -> bool:
+    """Whether the grader must reach services through published loopback ports: where the engine
+    runs in a VM (Docker Desktop), container addresses cannot be reached from this machine."""
+    result = _docker("info", "--format", "{{.OperatingSystem}}", check=False, timeout=20)
+    return "docker desktop" in result.stdout.lower()
+
+
+def inspect(ids: Iterable[str], kind: str = "container") -> list[dict[str, Any]]:
+    ids = list(ids)
+    if not ids:
+        return []
+    result = _docker(kind, "inspect", *ids, check=False)
+    if result.returncode != 0 and runner.daemon_is_down(result.stderr):
+        raise runner._failure(result)
+    try:
+        return json.loads(result.stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+
+
+def ids_with_label(kind: str, label: str) -> list[str]:
+    """IDs (names for volumes) of every container, volume, network or image carrying ``label``."""
+    listing = {
+        "container": ("ps", "-aq"),
+        "volume": ("volume", "ls", "-q"),
+        "network": ("network", "ls", "-q"),
+        "image": ("image", "ls", "-q"),
+    }[kind]
+    result = _docker(*listing, "--filter", f"label={label}")
+    return sorted(set(result.stdout.split()))
+
+
+def remove(kind: str, ids: Iterable[str]) -> list[str]:
+    """Remove what exists of ``ids``; return the error lines of what could not be removed."""
+    ids = list(ids)
+    if not ids:
+        return []
+    command = {
+        "container": ("rm", "-f", "-v"),
+        "volume": ("volume", "rm", "-f"),
+        "network": ("network", "rm"),
+        "image": ("image", "rm", "-f"),
+    }[kind]
+    try:
+        result = _docker(*command, *ids, check=False)
+    except CommandError as exc:
+        return [str(exc)]
+    return [line for line in result.stderr.splitlines() if "No such" not in line and line.strip()]
+
+
+def labelled(kind: str, label: str) -> dict[str, dict[str, str]]:
+    """Every container, volume, network or image carrying ``label``, with all its labels."""
+    listing = {
+        "container": ("ps", "-a"), "volume": ("volume", "ls"), "network": ("network", "ls"), "image": ("image", "ls"),
+    }[kind]
+    if kind == "image":  # `docker image ls` cannot print labels: ask inspect
+        ids = ids_with_label("image", label)
+        return {info["Id"]: (info.get("Config") or {}).get("Labels") or {} for info in inspect(ids, "image")}
+    result = _docker(*listing, "--filter", f"label={label}", "--format", "{{json .}}")
+    found = {}
+    for line in result.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        key = entry.get("ID") or entry.get("Name")
+        labels = dict(item.partition("=")[::2] for item in (entry.get("Labels") or "").split(",") if item)
+        if key:
+            found[key] = labels
+    return found
+
+
+def remove_labelled(label: str, keep: Callable[[dict[str, str]], bool] = lambda labels: False) -> dict[str, list[str]]:
+    """Remove every resource carrying ``label`` unless ``keep(labels)``; containers first."""
+    removed: dict[str, list[str]] = {}
+    for kind in ("container", "network", "volume", "image"):
+        try:
+            ids = [key for key, labels in labelled(kind, label).items() if not keep(labels)]
+        except CommandFailed:
+            ids = []
+        remove(kind, ids)
+        removed[kind] = ids
+    return removed
+
+
+def remove_unused_images(ids: Iterable[str]) -> None:
+    """Remove each image unless something still uses it (a tag, a child image, a container)."""
+    for image in ids:
+        _docker("image", "rm", "--no-prune", image, check=False)
+
+
+def image_parent(tag: str) -> str | None:
+    """The image a (classic-builder) image was built on top of; None when unknown."""
+    result = _docker("image", "inspect", "--format", "{{.Parent}}", tag, check=False)
+    parent = result.stdout.strip()
+    return parent if result.returncode == 0 and parent.startswith("sha256:") else None
+
+
+def image_labels(image: str) -> dict[str, str]:
+    found = inspect([image], "image")
+    return ((found[0].get("Config") or {}).get("Labels") or {}) if found else {}
+
+
+def tag_image(image: str, tag: str) -> None:
+    _docker("tag", image, tag, check=False)
+
+
+def images_of(repository: str) -> list[tuple[str, str]]:
+    """(reference, created at) of every image of ``repository``, oldest first."""
+    result = _docker("image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}\t{{.CreatedAt}}", check=False)
+    rows = [tuple(line.split("\t", 1)) for line in result.stdout.splitlines() if "\t" in line]
+    return sorted(rows, key=lambda row: row[1])  # type: ignore[return-value]
+
+
+def connect_network(network: str, container: str) -> bool:
+    """Connect ``container`` to ``network``; True when it is connected afterwards."""
+    result = _docker("network", "connect", network, container, check=False)
+    return result.returncode == 0 or "already exists" in result.stderr
+
+
+def disconnect_network(network: str, container: str) -> None:
+    _docker("network", "disconnect", "-f", network, container, check=False)

@@ -1,0 +1,108 @@
+"""Building `docker compose` command lines for one project, and finding the Compose CLI."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from grader.docker import runner
+from grader.errors import CommandError, ComposeMissing
+
+# Variables Compose and the Docker CLI need to find the engine; nothing else of the
+# grader's environment (tokens, secrets) may reach the student's interpolation.
+_PASS_THROUGH = (
+    "PATH", "HOME", "TMPDIR", "SYSTEMROOT", "XDG_RUNTIME_DIR",
+    "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION",
+)
+
+
+def minimal_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {key: os.environ[key] for key in _PASS_THROUGH if key in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env["LANG"] = "C.UTF-8"
+    env["COMPOSE_ANSI"] = "never"
+    env["COMPOSE_STATUS_STDOUT"] = "1"
+    env["BUILDKIT_PROGRESS"] = "plain"
+    if extra:
+        env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class ComposeCLI:
+    """How to invoke Compose here: the v2 plugin, or a standalone `docker-compose`."""
+
+    base: tuple[str, ...]
+    version: str
+
+    @property
+    def major(self) -> int:
+        match = re.match(r"v?(\d+)", self.version)
+        return int(match.group(1)) if match else 0
+
+
+@lru_cache(maxsize=1)
+def detect_cli() -> ComposeCLI:
+    """Find Compose 2+ (plugin first, then standalone); raise ComposeMissing saying what to install."""
+    found_old = None
+    for base in (("docker", "compose"), ("docker-compose",)):
+        try:
+            result = runner.run([*base, "version", "--short"], timeout=20, env=minimal_env())
+        except CommandError:
+            continue
+        version = result.stdout.strip().lstrip("v")
+        cli = ComposeCLI(base, version)
+        if cli.major >= 2:
+            return cli
+        found_old = cli
+    if found_old:
+        raise ComposeMissing(
+            f"only Compose {found_old.version} (v1) is installed; the grader needs Compose v2 or later. "
+            "Install the Docker Compose plugin: https://docs.docker.com/compose/install/"
+        )
+    raise ComposeMissing(
+        "Docker Compose is not installed (neither `docker compose` nor `docker-compose` works). "
+        "Install Docker Desktop, or the Docker Compose plugin: https://docs.docker.com/compose/install/"
+    )
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """One Compose project: its name, folder and files, and the environment Compose sees."""
+
+    cli: ComposeCLI
+    name: str | None          # None: Compose's own default, as for the student's stack
+    project_dir: Path
+    files: tuple[Path, ...]
+    env: Mapping[str, str] = field(default_factory=minimal_env)
+    profiles: tuple[str, ...] = ()     # ("*",): every service, whatever its profiles
+    env_file: Path | None = None       # instead of the project folder's .env
+
+    def argv(self, *args: str) -> list[str]:
+        options: list[str] = ["-p", self.name] if self.name else []
+        options += ["--project-directory", str(self.project_dir)]
+        for path in self.files:
+            options += ["-f", str(path)]
+        for profile in self.profiles:
+            options += ["--profile", profile]
+        if self.env_file is not None:
+            options += ["--env-file", str(self.env_file)]
+        return [*self.cli.base, *options, *args]
+
+    def run(self, *args: str, timeout: float, check: bool = True) -> runner.Completed:
+        return runner.run(self.argv(*args), timeout=timeout, env=self.env, cwd=self.project_dir, check=check)
+
+    def config(self, timeout: float = 30) -> dict[str, Any]:
+        """The normalised model, exactly as Compose understands the files."""
+        result = self.run("config", "--format", "json", timeout=timeout)
+        return json.loads(result.stdout)
+
+    def with_files(self, files: Sequence[Path], *, env_file: Path | None = None) -> ComposeProject:
+        """The same project on other files (the boot file), with no profiles: it holds only what runs."""
+        return ComposeProject(self.cli, self.name, self.project_dir, tuple(files), self.env, (), env_file)

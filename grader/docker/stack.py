@@ -1,0 +1,379 @@
+"""A booted stack: a context manager whose teardown always runs, even when boot fails.
+
+Booting is resilient per service: a web image that fails to build, or an image that
+does not exist, does not stop the other services from starting and being checked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from grader.docker import commands as docker
+from grader.docker import incontainer
+from grader.docker.bootfile import RUN_LABEL, BootPlan
+from grader.docker.build import build_image
+from grader.docker.compose import ComposeProject
+from grader.errors import CommandError, CommandTimeout, DockerUnavailable
+from grader.docker.listeners import Listener, parse_listeners
+from grader.rubric import Limits
+
+LOG_TAIL_LINES = 40
+
+
+@dataclass
+class ServiceState:
+    name: str
+    build_error: str | None = None     # the last lines of the build output
+    build_summary: str | None = None   # what went wrong in the build, in one line
+    build_hint: str | None = None      # how to fix it, when the grader knows better than "read the output"
+    start_error: str | None = None     # the last lines of Compose's output
+    pull_error: str | None = None      # why the service's image is missing, in one line
+    container_id: str | None = None
+    status: str = "not created"
+    running: bool = False
+    restarts: int = 0
+    exit_code: int | None = None
+    oom_killed: bool = False
+    ports: dict[int, tuple[str, int]] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)  # network -> container IP
+    volumes: list[str] = field(default_factory=list)
+    shares_network_of: str | None = None   # network_mode: service:<name>
+
+    @property
+    def problem(self) -> str | None:
+        """Why the service is not healthy, in words for a student; None when it is."""
+        if self.build_error:
+            return "its image failed to build" + (f": {self.build_summary}" if self.build_summary else "")
+        if self.pull_error:
+            return self.pull_error
+        if self.start_error:
+            return "it could not be started"
+        if self.oom_killed:
+            return "it ran out of memory and was killed"
+        code = f" with code {self.exit_code}" if self.exit_code is not None else ""
+        if self.status == "restarting":
+            return f"it keeps restarting: it exits{code} and Docker starts it again ({self.restarts} restarts so far)"
+        if not self.running:
+            return f"it is not running ({self.status}{code})"
+        if self.restarts:
+            return f"it keeps restarting ({self.restarts} restarts)"
+        return None
+
+
+class Stack:
+    """Boots a BootPlan under a unique project name and always tears it down."""
+
+    def __init__(self, project: ComposeProject, plan: BootPlan, *, run_id: str, limits: Limits,
+                 dump: tuple[str, Path] | None = None, scratch: Path | None = None) -> None:
+        self.project = project
+        self.plan = plan
+        self.run_id = run_id
+        self.limits = limits
+        self.dump = dump  # (service, dump.rdb path) to load before the first start
+        self.services = {name: ServiceState(name, shares_network_of=_shared_network(svc))
+                         for name, svc in plan.config.get("services", {}).items()}
+        self.scratch = scratch if scratch is not None else Path(tempfile.gettempdir())
+        self.booted = False
+        self.boot_error: CommandError | None = None
+        self._orphan_volumes: set[str] = set()
+        self.teardown_problems: list[str] = []
+        self.grader_container: str | None = None  # set when the grader itself runs in a container
+        self._joined: list[str] = []
+
+    # Context manager ------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.teardown()
+
+    # Boot ----------------------------------------------------------------------------
+
+    def boot(self) -> None:
+        """Build, load dump.rdb, start, let it settle and record each service's state."""
+        if self.booted:
+            return
+        self.booted = True
+        self._snapshot_binds()
+        for name in self.plan.built_images:
+            self._build(name)
+        startable = [name for name, state in self.services.items() if not state.build_error]
+        self._load_dump(startable)
+        self._start(startable)
+        self.grader_container = incontainer.own_container_id()
+        self._join_networks()
+        time.sleep(self.limits.settle_s)
+        self.refresh()
+
+    def _build(self, name: str) -> None:
+        state = self.services[name]
+        missing = self._missing_build_input(name)
+        if missing:  # say so plainly, without asking BuildKit
+            state.build_summary, state.build_hint = missing
+            state.build_error = f"(the grader did not start the build: {state.build_summary})"
+            return
+        labels = self.plan.config["services"][name].get("labels", {})
+        failure = build_image(self.plan.builds[name], self.plan.built_images[name], labels, self.limits,
+                              self.scratch)
+        if failure is not None:
+            state.build_error = self._scrub(failure.output) or "(no output)"
+            state.build_summary = self._scrub(failure.summary or "") or None
+            state.build_hint = failure.hint
+
+    def _snapshot_binds(self) -> None:
+        """Copy each bind source into its grader-owned folder before anything runs: containers then
+        write to the copy, and no container can turn a source into a link to a host path."""
+        for snapshot, source in self.plan.binds.items():
+            copy_snapshot(Path(source), Path(snapshot))
+
+    def _missing_build_input(self, name: str) -> tuple[str, str] | None:
+        """(what is missing, how to fix it) when the build context folder or the Dockerfile does not
+        exist, named as the student wrote them; None when both are there (or are not local)."""
+        build = self.plan.builds.get(name)
+        if build is None:
+            return None
+        context = build.context
+        if "://" in context or not os.path.isabs(context):
+            return None
+        if not os.path.isdir(context):
+            return (f"the build context folder {self._shown(context)} does not exist",
+                    (f"Point `build:` of `{name}` at the folder that holds its Dockerfile (usually `.`), "
+                     "and submit that folder."))
+        dockerfile = build.dockerfile or "Dockerfile"
+        if build.dockerfile_inline or not isinstance(dockerfile, str):
+            return None
+        path = dockerfile if os.path.isabs(dockerfile) else os.path.join(context, dockerfile)
+        if not os.path.isfile(path):
+            return (f"there is no {self._shown(path)} (the Dockerfile the build needs)",
+                    (f"Add the Dockerfile of `{name}` to your submission (named exactly `Dockerfile`), "
+                     "or set `build: {dockerfile: ...}` to its name."))
+        return None
+
+    def _shown(self, path: str) -> str:
+        """A path inside the submission as the student sees it: ./app, ./Dockerfile."""
+        relative = os.path.relpath(path, self.project.project_dir)
+        return "." if relative == "." else relative if relative.startswith("..") else f"./{relative}"
+
+    def _scrub(self, text: str) -> str:
+        """Build and Compose output without the grader's temp folder in it."""
+        return text.replace(str(self.project.project_dir) + os.sep, "./").replace(str(self.project.project_dir), ".")
+
+    def _load_dump(self, startable: list[str]) -> None:
+        if not self.dump or self.dump[0] not in startable:
+            return
+        service, path = self.dump  # checked by the engine (submission.dump_problem) before it got here
+        try:
+            self.project.run("create", "--no-build", service, timeout=self.limits.boot_timeout_s)
+            self.project.run("cp", str(path), f"{service}:/data/dump.rdb", timeout=60)
+        except DockerUnavailable:
+            raise
+        except CommandError as exc:
+            self._start_failed(service, exc)
+
+    def _start(self, names: list[str]) -> None:
+        names = [name for name in names if not self.services[name].start_error]
+        if not names:
+            return
+        try:
+            self.project.run("up", "-d", "--no-build", *names, timeout=self.limits.boot_timeout_s)
+            return
+        except DockerUnavailable:
+            raise
+        except CommandError:
+            pass  # find out which service is at fault by starting each alone
+        for name in names:
+            try:
+                self.project.run("up", "-d", "--no-build", "--no-deps", name, timeout=self.limits.boot_timeout_s)
+            except DockerUnavailable:
+                raise
+            except CommandError as exc:
+                self._start_failed(name, exc)
+
+    def _start_failed(self, name: str, exc: CommandError) -> None:
+        state = self.services[name]
+        state.start_error = self._scrub(exc.output_tail(LOG_TAIL_LINES))
+        image = self.plan.config.get("services", {}).get(name, {}).get("image")
+        if isinstance(image, str) and name not in self.plan.built_images and not docker.inspect([image], "image"):
+            state.pull_error = f"its image `{image}` is not on this machine and could not be pulled: " + \
+                pull_failure_reason(exc.stdout + "\n" + exc.stderr)
+
+    # State -----------------------------------------------------------------------------
+
+    def container_ids(self) -> list[str]:
+        result = self.project.run("ps", "-aq", timeout=60)
+        return result.stdout.split()
+
+    def refresh(self) -> dict[str, ServiceState]:
+        for info in docker.inspect(self.container_ids()):
+            name = info.get("Config", {}).get("Labels", {}).get("com.docker.compose.service")
+            if name in self.services:
+                _apply_inspect(self.services[name], info)
+        return self.services
+
+    def endpoint(self, service: str, port: int) -> tuple[str, int] | None:
+        """Where the grader reaches ``port`` of ``service``: its published loopback port, or its
+        address on the stack's network (internal networks publish nothing; from inside a container,
+        only the networks the grader joined count)."""
+        state = self.services.get(service)
+        if state is None:
+            return None
+        if self.plan.published and not self.grader_container:
+            return state.ports.get(port)
+        networks = self._joined if self.grader_container else list(state.addresses)
+        address = next((state.addresses[net] for net in networks if net in state.addresses), None)
+        if address is None and state.shares_network_of in self.services:
+            return self.endpoint(state.shares_network_of, port)  # network_mode: service:<other>
+        return (address, port) if address else None
+
+    def _networks(self) -> list[str]:
+        return [f"{self.project.name}_{key}" for key in self.plan.config.get("networks") or {}]
+
+    def _join_networks(self) -> None:
+        if self.grader_container and not self._joined:
+            self._joined = incontainer.attach(self.grader_container, self._networks())
+            self.refresh()
+
+    def _leave_networks(self) -> None:
+        """Leave before `down`: a network with the grader still on it cannot be removed."""
+        if self.grader_container and self._joined:
+            incontainer.detach(self.grader_container, self._joined)
+            self._joined = []
+
+    def logs(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            result = self.project.run("logs", "--no-color", "--no-log-prefix", "--tail", str(lines), service,
+                                      timeout=30, check=False)
+        except CommandTimeout:
+            return ""
+        return (result.stdout + result.stderr).strip()
+
+    def listeners(self, service: str) -> list[Listener] | None:
+        """The TCP sockets listening inside the service's container; None when that cannot be known
+        (no container, or an image without `cat`)."""
+        try:
+            result = self.project.run("exec", "-T", service, "cat", "/proc/net/tcp", "/proc/net/tcp6",
+                                      timeout=15, check=False)
+        except CommandTimeout:
+            return None
+        if result.killed_for_output or "local_address" not in result.stdout:  # a flood tells nothing
+            return None
+        return parse_listeners(result.stdout)
+
+    def wait_running(self, service: str, timeout: float) -> ServiceState:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.refresh()[service]
+            if state.running or time.monotonic() > deadline:
+                return state
+            time.sleep(0.3)
+
+    # Actions checks take ---------------------------------------------------------------------
+
+    def restart(self, service: str) -> None:
+        self.project.run("restart", "-t", "1", service, timeout=self.limits.boot_timeout_s)
+        self.refresh()
+
+    def down_and_up(self, keep_graceful: str | None = None) -> None:
+        """`docker compose down` (volumes kept) then `up` again, as a student would.
+
+        ``keep_graceful`` (the Redis service) gets the normal stop timeout, so it can save.
+        """
+        running = [name for name, state in self.services.items() if state.container_id]
+        for state in self.refresh().values():
+            self._orphan_volumes.update(state.volumes)
+        others = [name for name in running if name != keep_graceful]
+        if others:  # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
+            self.project.run("stop", "-t", "1", *others, timeout=self.limits.boot_timeout_s)
+        self._leave_networks()
+        self.project.run("down", "-t", "10", timeout=self.limits.boot_timeout_s)
+        for state in self.services.values():
+            state.container_id, state.running, state.ports = None, False, {}
+        self.project.run("up", "-d", "--no-build", *running, timeout=self.limits.boot_timeout_s)
+        self._join_networks()
+        self.refresh()
+
+    # Teardown ------------------------------------------------------------------------------
+
+    def teardown(self) -> None:
+        """Remove every container, network, volume and image this run created."""
+        label = f"{RUN_LABEL}={self.run_id}"
+        steps = [
+            self._leave_networks,
+            lambda: self.project.run("down", "-v", "--remove-orphans", "-t", "3", timeout=120, check=False),
+            lambda: docker.remove("container", docker.ids_with_label("container", label)),
+            lambda: docker.remove("volume", sorted(self._orphan_volumes)),
+            lambda: docker.remove("volume", docker.ids_with_label("volume", label)),
+            lambda: docker.remove("network", docker.ids_with_label("network", label)),
+            lambda: docker.remove("image", list(self.plan.built_images.values())),
+            lambda: docker.remove("image", docker.ids_with_label("image", label)),
+        ]
+        for step in steps:
+            try:
+                problems = step()
+                if isinstance(problems, list):
+                    self.teardown_problems += problems
+            except CommandError as exc:
+                self.teardown_problems.append(str(exc))
+
+
+def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
+    status = info.get("State", {})
+    state.container_id = info.get("Id")
+    state.status = status.get("Status", "unknown")
+    state.running = bool(status.get("Running")) and not status.get("Restarting")
+    state.exit_code = status.get("ExitCode")
+    state.oom_killed = bool(status.get("OOMKilled"))
+    state.restarts = int(info.get("RestartCount") or 0)
+    state.volumes = [m["Name"] for m in info.get("Mounts", []) if m.get("Type") == "volume" and m.get("Name")]
+    ports: dict[int, tuple[str, int]] = {}
+    for key, bindings in (info.get("NetworkSettings", {}).get("Ports") or {}).items():
+        port, _, protocol = key.partition("/")
+        if protocol == "tcp" and bindings:
+            ports[int(port)] = (bindings[0].get("HostIp") or "127.0.0.1", int(bindings[0]["HostPort"]))
+    state.ports = ports
+    networks = info.get("NetworkSettings", {}).get("Networks") or {}
+    state.addresses = {name: net["IPAddress"] for name, net in networks.items() if net.get("IPAddress")}
+
+
+def _shared_network(service: dict[str, Any]) -> str | None:
+    mode = service.get("network_mode")
+    return mode.split(":", 1)[1] if isinstance(mode, str) and mode.startswith("service:") else None
+
+
+def copy_snapshot(source: Path, snapshot: Path) -> None:
+    """A private copy of a bind source: a folder (links copied as links, never followed), a file,
+    or an empty folder where the source does not exist yet (as Docker would create it)."""
+    source = Path(os.path.realpath(source))  # the policy checked that this stays inside the submission
+    if source.is_dir():
+        shutil.copytree(source, snapshot, symlinks=True)
+    elif source.is_file():
+        shutil.copy2(source, snapshot)
+    else:
+        snapshot.mkdir(parents=True)
+
+
+def pull_failure_reason(output: str) -> str:
+    """Why an image could not be pulled, in words for a student."""
+    lowered = output.lower()
+    if any(marker in lowered for marker in ("pull access denied", "repository does not exist", "manifest unknown",
+                                             "not found", "invalid reference format")):
+        return "no such image exists in the registry (check its name and tag), or it is private"
+    if any(marker in lowered for marker in ("no such host", "dial tcp", "i/o timeout", "tls handshake timeout",
+                                             "connection refused", "network is unreachable")):
+        return "no image registry can be reached from the grading machine (check the image name and tag)"
+    lines = [line.strip() for line in output.splitlines() if line.strip() and "level=warning" not in line]
+    return lines[-1][:200] if lines else "Compose gave no reason"
+
+
+def dump_json(plan: BootPlan, path: Path) -> Path:
+    path.write_text(json.dumps(plan.config, indent=2))
+    return path

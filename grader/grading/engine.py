@@ -1,0 +1,214 @@
+"""Grading one submission: load, check policy, boot, run the checks, tear down.
+
+``grade()`` is the library entry point; the CLI, batch grading and the GitHub action
+all call it.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+import checks as default_checks
+from grader.docker import commands as docker
+from grader import policy
+from grader.docker.bootfile import plan_boot
+from grader.docker.compose import ComposeProject, detect_cli
+from grader.grading.context import GradingContext, LiveTargets
+from grader.errors import (
+    ComposeLoadError,
+    DockerUnavailable,
+    EnvironmentProblem,
+    SubmissionError,
+)
+from grader.grading.interrupts import (
+    Clock,
+    Interrupted,
+    SubmissionTimeout,
+    hold_signals_on_request,
+    time_limit,
+)
+from grader.grading.loading import load_files, normalised_model
+from grader.submission.model import locate
+from grader.grading.plugin import GraderPlugin
+from grader.rubric import DEFAULT_ORDER
+from grader.results import CheckResult, GradeResult
+from grader.rubric import Rubric
+from grader.docker.stack import Stack, dump_json
+from grader.submission.workspace import dump_problem, find_dump, workspace
+from grader.version import __version__
+
+MODES = ("auto", "full", "static", "live")
+
+NO_ENGINE_NOTICE = (
+    "No Docker engine is reachable here, so only the static checks ran and the runtime checks are skipped. "
+    "For a full grade, start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) "
+    "and run `grader check` again."
+)
+
+
+def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
+          live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
+          on_phase: Callable[[str], None] | None = None) -> GradeResult:
+    """Grade the submission folder at ``path`` and return its result. Never writes to ``path``."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = time.monotonic()
+    path = Path(path)
+    context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
+    phase = on_phase or (lambda _: None)
+    plugin = GraderPlugin(context, on_result)
+    limit = context.rubric.limits.submission_timeout_s
+    exit_code = pytest.ExitCode.OK
+    clock = Clock()
+    with hold_signals_on_request() as hold_signals:
+        with ExitStack() as cleanup:
+            try:
+                with time_limit(limit) as clock:
+                    phase("copying")
+                    _prepare(context, path, cleanup, phase)
+                    phase("checking")
+                    exit_code = _run_checks(context, plugin)
+            except SubmissionTimeout:
+                pass
+            finally:
+                hold_signals()
+                phase("tearing down")
+    if clock.expired:
+        plugin.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+    elif exit_code == pytest.ExitCode.INTERRUPTED:
+        raise Interrupted()
+    return GradeResult(
+        submission=path.resolve().name,
+        checks=_in_rubric_order(plugin.results),
+        started_at=started_at,
+        duration_s=time.monotonic() - started,
+        grader_version=__version__,
+        mode=context.mode,
+        notice=context.extras.get("notice"),
+        compose_file=context.compose_file,
+        services={"redis": context.redis_service, "web": context.web_service},
+        policy=context.policy,
+        ignored=(context.files.ignored if context.files else []) + context.ignored,
+    )
+
+
+def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Callable[[str], None]) -> None:
+    """Everything before the checks run; a student's problem becomes context.load_error."""
+    try:
+        space = cleanup.enter_context(workspace(path))
+    except SubmissionError as exc:
+        context.load_error = ComposeLoadError(exc.message, exc.location, exc.hint)
+        _resolve_mode(context)
+        return
+    context.workspace = space
+    run_id = uuid.uuid4().hex[:12]
+    project = None
+    try:
+        files = context.files = load_files(space)
+        context.compose_file = files.main.display_name
+        project = ComposeProject(detect_cli(), f"grader-{run_id}", space.project_dir, tuple(files.files),
+                                 profiles=("*",))
+        context.model = normalised_model(project, files, space)
+        limits = context.rubric.limits
+        context.policy = policy.evaluate(context.model.config, files.documents, space.source_copy,
+                                         refusals=files.refusals, allowed=context.rubric.allowed_policy_rules,
+                                         max_services=limits.max_services, max_ports=limits.max_ports,
+                                         extends=files.extends)
+    except ComposeLoadError as exc:
+        context.load_error = exc
+        refusals = context.files.refusals if context.files else []
+        context.policy = [v for v in refusals if v.rule not in context.rubric.allowed_policy_rules]
+    except EnvironmentProblem as exc:
+        context.environment_error = exc
+    _resolve_mode(context)
+    if context.mode == "full" and context.model and not context.policy and project:
+        phase("booting")
+        context.stack = cleanup.enter_context(_stack(context, project, run_id))
+
+
+def _resolve_mode(context: GradingContext) -> None:
+    if context.mode in ("static", "live"):
+        if context.mode == "static":
+            context.static_reason = "static mode: runtime checks were not asked for"
+        return
+    try:
+        docker.engine_version()
+    except DockerUnavailable as exc:
+        if context.mode == "full":
+            raise
+        context.mode = "static"
+        context.static_reason = "static mode: no Docker engine is reachable"
+        context.extras["notice"] = NO_ENGINE_NOTICE + f" ({exc})"
+        return
+    context.mode = "full"
+
+
+@contextmanager
+def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Iterator[Stack]:
+    model, space, files = context.model, context.workspace, context.files
+    probe_ports = {}
+    if context.redis_service:
+        probe_ports[context.redis_service] = context.rubric.expect.port
+    if context.web_service:
+        probe_ports[context.web_service] = model.web_port(context.web_service)
+    (space.root / "binds").mkdir(exist_ok=True)
+    plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
+                     probe_ports=probe_ports, snapshot_root=space.root / "binds", services=list(model.services),
+                     written=written_keys(files.documents), published=docker.reaches_by_published_ports(),
+                     locate=lambda keypath: locate(files.documents, keypath, extends=files.extends),
+                     submission_root=space.source_copy,
+                     project_dir=space.project_dir)
+    context.ignored += list(plan.ignored)
+    boot_file = dump_json(plan, space.root / "boot.json")
+    no_env = space.root / "boot.env"
+    no_env.write_text("")
+    dump = _dump(context)
+    with Stack(project.with_files([boot_file], env_file=no_env), plan, run_id=run_id, limits=context.rubric.limits,
+               dump=(context.redis_service, dump) if dump and context.redis_service else None,
+               scratch=space.root) as stack:
+        yield stack
+
+
+def written_keys(documents: list) -> set[tuple[str, str]]:
+    """(service, key) for every key the student's files set on a service."""
+    keys = set()
+    for document in documents:
+        services = document.data.get("services") if isinstance(document.data, dict) else None
+        for name, service in (services or {}).items() if isinstance(services, dict) else []:
+            keys |= {(name, key) for key in service} if isinstance(service, dict) else set()
+    return keys
+
+
+def _dump(context: GradingContext) -> Path | None:
+    """The dump.rdb nearest the root, when it is one the grader will load (else say why not)."""
+    found = find_dump(context.workspace.source_copy)
+    if found is None:
+        return None
+    context.dump_file = context.workspace.relative(found)
+    context.dump_problem = dump_problem(found, context.dump_file)
+    return None if context.dump_problem else found
+
+
+def _run_checks(context: GradingContext, plugin: GraderPlugin) -> int:
+    check_dirs = [Path(default_checks.__file__).parent, *context.rubric.extra_check_dirs]
+    args = [
+        *map(str, check_dirs),
+        "--disable-plugin-autoload", "-p", "no:cacheprovider", "-p", "no:terminal",
+        "-p", "no:stepwise", "--import-mode=importlib", "--rootdir", str(check_dirs[0]),
+        "-c", os.devnull, "-o", "python_files=test_*.py check_*.py", "-W", "ignore",
+        "--capture=no",
+    ]
+    return pytest.main(args, plugins=[plugin])
+
+
+def _in_rubric_order(results: list[CheckResult]) -> list[CheckResult]:
+    order = {check_id: index for index, check_id in enumerate(DEFAULT_ORDER)}
+    return sorted(results, key=lambda result: order.get(result.id, len(order)))

@@ -1,0 +1,222 @@
+"""What GitHub Classroom's ``autograding-grading-reporter`` reads, shaped for what it prints.
+
+The reporter takes, for each runner (a step id listed in its ``runners`` input), the env
+var ``<STEP_ID>_RESULTS`` (upper-cased), base64-decodes it and parses JSON of this shape:
+
+    {"version": 1, "status": "pass"|"fail"|"error", "max_score": N,
+     "tests": [{"name", "status": "pass"|"fail"|"error", "score", "message",
+                "test_code", "filename", "line_no", "duration"}]}
+
+What it does with it (its src/console-results.js, src/notify-classroom.js, src/main.js):
+
+- the job log gets, per test, ``✅ <name>`` / ``❌ <name>`` (plus `` - line <line_no>`` when
+  that is not 0); for an "error" test it prints ``Error: <message>`` instead, and the name
+  not at all. Then, for every test whose ``test_code`` is not empty, ``Test code:`` and the
+  ``test_code`` on the lines below. ``message`` is never printed for a pass or a fail;
+- its console total (``Total points for <runner>: X/max_score`` and the summary table) is
+  tests passed ÷ tests × ``max_score``: every test weighs the same, whatever its score;
+- the points it records for the classroom (the ``Points X/Y`` notice) are the sum of the
+  tests' ``score`` out of the sum of ``max_score``; it fails the job when ``status`` is
+  "fail" or "error".
+
+So the grader's payload is:
+
+- ``max_score`` is the grader's ``max_score`` (bonus checks excluded), unrounded;
+- every check is one test whose ``score`` is exactly the points it earned (bonus included),
+  unrounded, so the reporter's sum is the grader's score to the last bit;
+- ``test_code`` is what a student reads under a failed or skipped check: the check id and
+  message, then what was expected, what was found, where (file:line) and how to fix it.
+  It is empty for a passed check (nothing to print) and for an errored one, whose text goes
+  in ``message``, the only field the reporter prints for an error;
+- ``status`` is "error" when any check errored (a fault of the grading machine), "fail"
+  when the submission did not pass (``result["passed"]`` is false: a required check failed
+  or a safety rule was broken) or scored below ``min_score``, else "pass";
+- a test is "pass" only when its check passed; a skipped check is "fail" with the reason,
+  an errored one "error";
+- ``filename``/``line_no`` are the check's location in the submission ("" and 0 without
+  one), ``duration`` in milliseconds (as GitHub's own graders report it).
+
+Everything printed is made safe for the job log first: no control characters (no ANSI
+colours a student could fake), and no line that starts with ``::`` (a workflow command).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from typing import Any
+
+from grader.report.formats import diagnosis, num, status_of, unicode_safe
+
+TEST_STATUS = {"passed": "pass", "failed": "fail", "skipped": "fail", "error": "error"}
+MACHINE_FAULT = "(a fault of the grading machine, not of the submission)"
+# C0/C1 controls except tab and newline, and the invisible format characters (bidi overrides).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def log_safe(text: str) -> str:
+    """``text`` as it may appear in a GitHub Actions log: printable, and never a workflow command."""
+    lines = _UNPRINTABLE.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    # The runner treats a line whose first non-blank characters are "::" as a command.
+    return "\n".join(": :" + line.lstrip()[2:] if line.lstrip().startswith("::") else line for line in lines)
+
+
+def exact_points(value: Any) -> int | float:
+    """Points for the reporter: an int when whole, else the float itself, never rounded."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(number):
+        return 0
+    return int(number) if number.is_integer() else number
+
+
+def _explained(check: dict[str, Any]) -> str:
+    """The check's message, then expected / found / where / fix, one per line."""
+    lines = [str(check.get("message") or "")]
+    lines += [f"{label}: {text}" for label, text in diagnosis(check)]
+    return "\n".join(line for line in lines if line)
+
+
+def report_text(check: dict[str, Any]) -> str:
+    """What the reporter prints under a failed or skipped check (its ``test_code``)."""
+    status = status_of(check)
+    if status not in ("failed", "skipped"):
+        return ""
+    check_id = str(check.get("id") or "check")
+    if status == "skipped":
+        return log_safe(f"{check_id} skipped: {check.get('message') or 'not run'}")
+    return log_safe(f"{check_id} failed: {_explained(check)}")
+
+
+def _message(check: dict[str, Any]) -> str:
+    """``message``: the full text for any status; for an error it is all the reporter prints."""
+    status = status_of(check)
+    if status == "error":
+        title = str(check.get("title") or check.get("id") or "check")
+        return log_safe(f"{title}: {_explained(check)} {MACHINE_FAULT}")
+    text = _explained(check) if status == "failed" else str(check.get("message") or "")
+    return log_safe(f"skipped: {text}" if status == "skipped" else text)
+
+
+def _location(item: dict[str, Any]) -> dict[str, Any]:
+    location = item.get("location")
+    return location if isinstance(location, dict) else {}
+
+
+def _integer(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _test(check: dict[str, Any]) -> dict[str, Any]:
+    location = _location(check)
+    points = f"{num(check.get('points'))}/{num(check.get('max_points'))}"
+    name = str(check.get("title") or check.get("id") or "check")
+    name += f" ({points} bonus)" if check.get("bonus") else f" ({points})"
+    try:
+        duration = round(float(check.get("duration_s") or 0) * 1000)
+    except (TypeError, ValueError):
+        duration = 0
+    return {
+        "name": log_safe(name).replace("\n", " "),
+        "status": TEST_STATUS[status_of(check)],
+        "score": exact_points(check.get("points")),
+        "message": _message(check),
+        "test_code": report_text(check),
+        "filename": str(location.get("file") or ""),
+        "line_no": _integer(location.get("line")),
+        "duration": duration,
+    }
+
+
+def _policy_test(policy: list[dict[str, Any]]) -> dict[str, Any]:
+    """Not a check, and worth no points, but the student must see why nothing was booted."""
+    lines = ["policy failed: refused by the safety policy, so nothing was built or started"]
+    for violation in policy:
+        location = _location(violation)
+        where = f" (at {location['file']}:{location.get('line') or '?'})" if location.get("file") else ""
+        lines.append(f"- {violation.get('message') or violation.get('rule')}{where}")
+    first = _location(policy[0])
+    text = log_safe("\n".join(lines))
+    return {"name": "Safety policy (0/0)", "status": "fail", "score": 0, "message": text, "test_code": text,
+            "filename": str(first.get("file") or ""), "line_no": _integer(first.get("line")), "duration": 0}
+
+
+def classroom_status(result: dict[str, Any], min_score: float = 0) -> str:
+    """`error` for a machine fault; with a min-score, pass at or above it (a refusal never
+    passes); without one, pass when every required check passed."""
+    checks = result.get("checks") or []
+    if any(status_of(check) == "error" for check in checks):
+        return "error"
+    try:
+        minimum = float(min_score or 0)
+        score = float(result.get("score") or 0)
+    except (TypeError, ValueError):
+        return "fail"
+    if result.get("policy"):
+        return "fail"
+    if minimum > 0:
+        return "pass" if score >= minimum else "fail"
+    return "pass" if result.get("passed") else "fail"
+
+
+def recorded_points(data: dict[str, Any]) -> int | float:
+    """What the reporter records for one runner: its tests' scores summed in order, from 0."""
+    total: int | float = 0
+    for test in data.get("tests") or []:
+        total += test.get("score") or 0
+    return total
+
+
+def _settle_score(tests: list[dict[str, Any]], score: float) -> None:
+    """Make the reporter's sum equal ``score``, should a result's checks not add up to it.
+
+    A result the grader wrote always adds up (its score is the same sum, in the same order);
+    a hand-edited or foreign one may not, and the recorded points must still be its score.
+    """
+    if not tests or recorded_points({"tests": tests}) == score:
+        return
+    last = tests[-1]
+    last["score"] = 0
+    last["score"] = exact_points(score - recorded_points({"tests": tests}))
+
+
+def to_classroom(result: dict[str, Any], min_score: float = 0) -> dict[str, Any]:
+    """The reporter's JSON for one grading (a ``GradeResult.to_dict()``)."""
+    tests = [_test(check) for check in result.get("checks") or []]
+    _settle_score(tests, exact_points(result.get("score")))
+    if result.get("policy"):
+        tests.append(_policy_test(result["policy"]))  # worth 0: the sum stays the score
+    return unicode_safe({
+        "version": 1,
+        "status": classroom_status(result, min_score),
+        "max_score": exact_points(result.get("max_score")),
+        "tests": tests,
+    })
+
+
+def error_classroom(message: str) -> dict[str, Any]:
+    """The reporter's JSON when the grader produced no result at all."""
+    return {
+        "version": 1,
+        "status": "error",
+        "max_score": 0,
+        "tests": [{"name": "compose-grader", "status": "error", "score": 0, "message": log_safe(message),
+                   "test_code": "", "filename": "", "line_no": 0, "duration": 0}],
+    }
+
+
+def encode_classroom(data: dict[str, Any]) -> str:
+    """Base64 of compact JSON: the value of the action's ``result`` output."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_classroom(value: str) -> dict[str, Any]:
+    """What the reporter does with ``<STEP_ID>_RESULTS``: base64, then JSON."""
+    return json.loads(base64.b64decode(value).decode("utf-8"))

@@ -1,0 +1,147 @@
+"""The GitHub Action's reporting step: ``python -m grader.formats.github --result result.json``.
+
+Run after ``grader check --json result.json`` (see action.yml). It
+
+- writes the step outputs to ``$GITHUB_OUTPUT``: ``result`` (base64 JSON for GitHub
+  Classroom's ``autograding-grading-reporter``), ``score``, ``max-score``, ``report`` (path of
+  the HTML report, "" when there is none), ``status`` (pass/fail/error) and ``passed``;
+- appends the Markdown summary to ``$GITHUB_STEP_SUMMARY``;
+- prints an ``::error`` workflow command for each failed check that has a location, so the
+  failure shows on that line of the student's file;
+- exits 0 whenever it could write its outputs, whatever the score: the reporter, which runs
+  next, reports the points and then fails the job itself when the status is not "pass".
+  ``--fail-step true`` makes this step fail instead (for workflows without the reporter).
+
+When the grader wrote no result (it could not run at all), the outputs still carry a
+``result`` with status "error", so the reporter explains instead of crashing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from grader.report.formats import num, status_of, unicode_safe
+from grader.report.formats.classroom import encode_classroom, error_classroom, to_classroom
+from grader.report.formats.gradescope import load_result
+from grader.report.formats.markdown import prose, to_markdown
+
+
+def _truthy(value: str | None) -> bool:
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def write_outputs(path: str | None, outputs: dict[str, str]) -> None:
+    """Append ``outputs`` to the ``$GITHUB_OUTPUT`` file (multi-line values use a delimiter)."""
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        for name, value in outputs.items():
+            value = str(value)
+            if "\n" in value or "\r" in value:
+                delimiter = f"ghadelimiter_{uuid.uuid4()}"
+                handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                handle.write(f"{name}={value}\n")
+
+
+def _command_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _command_property(text: str) -> str:
+    return _command_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotations(result: dict[str, Any], prefix: str = "") -> list[str]:
+    """``::error file=...,line=...,title=...::message`` for each failed check with a location."""
+    commands = []
+    for check in result.get("checks") or []:
+        location = check.get("location")
+        if status_of(check) != "failed" or not isinstance(location, dict) or not location.get("file"):
+            continue
+        file = os.path.normpath(os.path.join(prefix, str(location["file"]))) if prefix else str(location["file"])
+        message = str(check.get("message") or "")
+        if check.get("hint"):
+            message += f"\nFix: {check['hint']}"
+        properties = [f"file={_command_property(file)}"]
+        if location.get("line"):
+            properties.append(f"line={_command_property(str(location['line']))}")
+        title = str(check.get("id") or "")
+        if check.get("title"):
+            title += f": {check['title']}"
+        properties.append(f"title={_command_property(title)}")
+        commands.append(f"::error {','.join(properties)}::{_command_data(message)}")
+    return commands
+
+
+def _report_path(result: dict[str, Any] | None, report_dir: Path | None) -> str:
+    if not report_dir or not report_dir.is_dir():
+        return ""
+    if result and result.get("submission"):
+        candidate = report_dir / f"{result['submission']}.html"
+        if candidate.is_file():
+            return str(candidate.resolve())
+    found = sorted(report_dir.glob("*.html"))
+    return str(found[0].resolve()) if len(found) == 1 else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.formats.github",
+                                     description="Write the GitHub Action's outputs and step summary.")
+    parser.add_argument("--result", required=True, type=Path, help="the JSON of `grader check --json`")
+    parser.add_argument("--min-score", default="0", help="score below which the status is 'fail' (default 0)")
+    parser.add_argument("--report-dir", type=Path, help="the folder `grader check --out` wrote the HTML report to")
+    parser.add_argument("--exit-code", type=int, help="exit status of `grader check`, quoted when it wrote no result")
+    parser.add_argument("--path", default="", help="the graded folder, relative to the repository (for annotations)")
+    parser.add_argument("--fail-step", default="false", help="'true': exit 1 unless the status is 'pass'")
+    args = parser.parse_args(argv)
+
+    try:
+        min_score = float(args.min_score or 0)
+    except ValueError:
+        print(f"::error title=compose-grader::min-score must be a number, not {args.min_score!r}")
+        return 2
+
+    result, problem = load_result(args.result)
+    result = unicode_safe(result)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if result is None:
+        why = problem or "no result"
+        if args.exit_code is not None:
+            why += f" (grader check exited with status {args.exit_code}; its log above says why)"
+        classroom = error_classroom(f"The grader could not grade this submission: {why}")
+        outputs = {"result": encode_classroom(classroom), "score": "0", "max-score": "0",
+                   "report": _report_path(None, args.report_dir), "status": "error", "passed": "false"}
+        summary = f"## ⚠️ compose-grader could not grade this submission\n\n{prose(why)}\n"
+        print(f"::error title=compose-grader::{_command_data('The grader could not grade this submission: ' + why)}")
+    else:
+        classroom = to_classroom(result, min_score)
+        outputs = {
+            "result": encode_classroom(classroom),
+            "score": num(result.get("score")),
+            "max-score": num(result.get("max_score")),
+            "report": _report_path(result, args.report_dir),
+            "status": classroom["status"],
+            "passed": "true" if result.get("passed") else "false",
+        }
+        summary = to_markdown([result])
+        if min_score and float(result.get("score") or 0) < min_score:
+            summary += f"\nBelow the minimum score to pass ({num(min_score)}).\n"
+        for command in annotations(result, args.path.strip().rstrip("/") if args.path not in ("", ".") else ""):
+            print(command)
+    write_outputs(os.environ.get("GITHUB_OUTPUT"), outputs)
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(summary + "\n")
+    print(f"compose-grader: status {outputs['status']}, score {outputs['score']} / {outputs['max-score']}")
+    if _truthy(args.fail_step) and outputs["status"] != "pass":
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
