@@ -11,7 +11,7 @@ from typing import Any
 
 from grader.errors import ComposeLoadError
 from grader.results import Location
-from grader.yaml_tree import CORE_TAG, Node, Scalar, Sequence, merge_sources
+from grader.yaml_tree import CORE_TAG, Mapping, Node, Scalar, Sequence, merge_sources
 
 
 class YamlMap(dict):
@@ -101,11 +101,19 @@ def typed(node: Node, display_name: str = "") -> Any:
     if isinstance(node, Scalar):
         return resolve(node)
     if isinstance(node, Sequence):
-        result = YamlList(node.line)
-        for item in node.items:
-            result.append(typed(item, display_name))
-            result.item_lines.append(item.line)
-        return result
+        return _typed_sequence(node, display_name)
+    return _typed_mapping(node, display_name)
+
+
+def _typed_sequence(node: Sequence, display_name: str) -> YamlList:
+    result = YamlList(node.line)
+    for item in node.items:
+        result.append(typed(item, display_name))
+        result.item_lines.append(item.line)
+    return result
+
+
+def _typed_mapping(node: Mapping, display_name: str) -> YamlMap:
     result = YamlMap(node.line)
     for key_node, value_node in node.items:
         if isinstance(key_node, Scalar) and key_node.plain and key_node.value == "<<":
@@ -120,7 +128,7 @@ def typed(node: Node, display_name: str = "") -> Any:
         result.key_lines[key] = key_node.line
         result.value_lines[key] = value_node.line
     for source in merge_sources(node):
-        view = typed(source, display_name)
+        view = _typed_mapping(source, display_name)
         for key, value in view.items():
             if key not in result:
                 result[key] = value

@@ -77,17 +77,15 @@ class _Writer:
             self.text(prefix + opening + closing, node.line)
             return
         self.text(prefix + opening + "\n", node.line)
-        for position_, item in enumerate(node.items):
-            first = item[0] if isinstance(node, Mapping) else item
-            self.text("  " * (indent + 1), first.line)  # type: ignore[union-attr]
-            if isinstance(node, Mapping):
-                key, value = item  # type: ignore[misc]
-                self.node(key, indent + 1)
-                self.text(": ", key.line)
+        entries: list[tuple[Node, Node | None]] = (list(node.items) if isinstance(node, Mapping)
+                                                   else [(item, None) for item in node.items])
+        for index, (first, value) in enumerate(entries):
+            self.text("  " * (indent + 1), first.line)
+            self.node(first, indent + 1)
+            if value is not None:  # a mapping's entry: its key, then its value
+                self.text(": ", first.line)
                 self.node(value, indent + 1)
-            else:
-                self.node(item, indent + 1)  # type: ignore[arg-type]
-            self.text(",\n" if position_ < len(node.items) - 1 else "\n", self.current)
+            self.text(",\n" if index < len(entries) - 1 else "\n", self.current)
         self.text("  " * indent + closing, self.current)
 
 
