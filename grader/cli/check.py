@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.cli.console import print_check, print_summary
+from grader.cli.check_output import print_check, print_summary
 from grader.cli.exit_codes import EXIT_USAGE, for_result
 from grader.cli.inputs import read_rubric
 from grader.cli.signals import stop_on_sigterm, stopped_exit_code
