@@ -1,7 +1,7 @@
 """The grader's own builds: which layers a failed build made (and may remove), the hints, the summary."""
 from __future__ import annotations
 
-from grader.build import build_hint, new_layers, summarize
+from grader.docker.build import build_hint, new_layers, summarize
 
 FAILED_BUILD = """\
 Sending build context to Docker daemon  4.096kB
