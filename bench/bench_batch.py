@@ -52,7 +52,7 @@ def grader_command() -> list[str]:
     from grader.cli import main as cli
 
     if "batch" in getattr(cli.main, "commands", {}):
-        return [sys.executable, "-m", "grader.cli.main"]
+        return [sys.executable, "-m", "grader.cli"]
     return [sys.executable, "-m", "grader.cli.batch"]
 
 

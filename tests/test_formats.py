@@ -45,7 +45,7 @@ def grade_json(submission: Path, out: Path, *extra: str) -> tuple[int, dict[str,
     """`grader check --json` on ``submission``, as a subprocess."""
     json_path = out / f"{submission.name}-{len(list(out.glob('*.json')))}.json"
     process = subprocess.run(
-        [sys.executable, "-I", "-m", "grader.cli.main", "check", str(submission), "--json", str(json_path),
+        [sys.executable, "-I", "-m", "grader.cli", "check", str(submission), "--json", str(json_path),
          "--no-html", *extra],
         check=False, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
     )
@@ -603,7 +603,7 @@ def test_run_autograder_writes_results_json(tmp_path: Path) -> None:
 # ------------------------------------------------- grader check --junit/--gradescope/--markdown
 
 def test_check_writes_every_format(tmp_path: Path) -> None:
-    help_text = subprocess.run([sys.executable, "-I", "-m", "grader.cli.main", "check", "--help"],
+    help_text = subprocess.run([sys.executable, "-I", "-m", "grader.cli", "check", "--help"],
                                check=False, capture_output=True, text=True, timeout=60).stdout
     if "--junit" not in help_text:
         pytest.skip("grader check has no --junit/--gradescope/--markdown yet")

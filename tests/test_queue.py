@@ -204,7 +204,7 @@ class Workers:
         for _ in range(count):
             with open(self.logs / f"worker-{len(self.processes)}.log", "w") as log:
                 self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "grader.cli.main", "worker", "--broker", self.broker_url, "-c", "1",
+                    [sys.executable, "-m", "grader.cli", "worker", "--broker", self.broker_url, "-c", "1",
                      "--loglevel", "WARNING"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                     env={**os.environ, **self.env}))
 
@@ -250,7 +250,7 @@ def workers(broker: str, tmp_path: Path) -> Iterator[Workers]:
 
 
 def batch(folder: Path, out: Path, broker_url: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader.cli.main", "batch", str(folder), "--out", str(out),
+    return subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(folder), "--out", str(out),
                            "--queue", broker_url], capture_output=True, text=True, timeout=timeout)
 
 
