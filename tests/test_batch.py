@@ -20,14 +20,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from grader.report import gradebook
-from grader.batch.pool import (
-    Submission,
-    content_hash,
-    default_jobs,
-    discover,
-    grade_batch,
-    not_graded,
-)
+from grader.batch import default_jobs, grade_batch
+from grader.batch.discovery import Submission, content_hash, discover
+from grader.batch.source import not_graded
 from grader.rubric import Rubric
 from tests.conftest import GRADER_LABEL, SAMPLES
 
