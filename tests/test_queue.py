@@ -18,7 +18,6 @@ import pytest
 from rich.console import Console
 
 from grader.batch.events import BatchEvent
-from grader.cli.batch import LiveProgress, PlainProgress
 from grader.batch.queue.config import (
     QueueError,
     attempt_id,
@@ -36,6 +35,7 @@ from grader.batch.queue.payload import (
     rubric_to_dict,
     zip_folder,
 )
+from grader.cli.batch import LiveProgress, PlainProgress
 from grader.rubric import Rubric, load_rubric
 from tests.conftest import REPO, SAMPLES, redis_server
 from tests.test_batch_samples import submission_id

@@ -178,10 +178,10 @@ class _PoolRun:
             error = outcome["error"] + "; run `grader clean`, then the batch again"
             self.on_result(Graded(task, not_graded(task.submission, task.rubric, error=error, template=self.template)))
         else:
-            self.stopped(task.submission.id)
+            self.mark_stopped(task.submission.id)
             self.begin_stop()  # a worker was stopped (Ctrl-C reached it): the whole batch stops
 
-    def stopped(self, name: str) -> None:
+    def mark_stopped(self, name: str) -> None:
         self.end.stopped.append(name)
         self.on_event(BatchEvent("stopped", name))
 
@@ -198,7 +198,7 @@ class _PoolRun:
         self.on_event(BatchEvent("stopping"))
         self.signal_workers()
         for future in [future for future in self.pending if future.cancelled()]:
-            self.stopped(self.pending.pop(future).submission.id)
+            self.mark_stopped(self.pending.pop(future).submission.id)
 
     def signal_workers(self) -> None:
         """Make sure every worker heard the stop (Ctrl-C in a terminal reaches them already; kill -INT does not)."""

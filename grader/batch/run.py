@@ -45,12 +45,12 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
     assignment = roster.assign([submission.id for submission in submissions]) if roster else None
     # With a queue, the workers' engines grade: this machine needs none.
     effective, notice = ("full" if mode == "auto" else "static", None) if queue else _effective_mode(mode)
-    book = _Book(folder, _new_result(effective, notice, assignment), emit, len(submissions), Previous.load(out))
+    result = _new_result(effective, notice, assignment)
+    book = _Book(folder, result, emit, len(submissions), Previous.load(out))
     if notice:
         emit(BatchEvent("notice", phase=notice))
     asked = _Asked(rubric or Rubric(), mode, effective, archive_limits, regrade)
     tasks = book.plan(submissions, assignment.students if assignment else {}, asked)
-    result = book.result
     result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
     if tasks:
         checkpoint = functools.partial(book.write_results, out / gradebook.RESULTS_NAME)
