@@ -141,7 +141,7 @@ def memory_run(count: int, jobs: int) -> dict[str, float]:
     import tracemalloc
 
     sys.path.insert(0, str(REPO))
-    from grader.batch.pool import grade_batch
+    from grader.batch import grade_batch
 
     with tempfile.TemporaryDirectory(prefix="bench-mem-") as temp:
         folder = Path(temp) / "class"

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.batch.pool import BatchEvent
-from grader.cli.batch import LiveProgress, PlainProgress
+from grader.batch.events import BatchEvent
 from grader.batch.queue.config import (
     QueueError,
     attempt_id,
@@ -36,6 +35,7 @@ from grader.batch.queue.payload import (
     rubric_to_dict,
     zip_folder,
 )
+from grader.cli.batch import LiveProgress, PlainProgress
 from grader.rubric import Rubric, load_rubric
 from tests.conftest import REPO, SAMPLES, redis_server
 from tests.test_batch_samples import submission_id
@@ -155,7 +155,7 @@ class HideCelery:
 
 sys.meta_path.insert(0, HideCelery())
 sys.argv[0] = "grader"
-runpy.run_module("grader.cli.main", run_name="__main__")
+runpy.run_module("grader.cli", run_name="__main__")
 """
 
 

@@ -1,6 +1,6 @@
 """`grader batch` and `grader report`: grading a class, and re-rendering its outputs.
 
-A thin layer over :func:`grader.batch.pool.grade_batch` and :mod:`grader.report.gradebook`. The two
+A thin layer over :func:`grader.batch.grade_batch` and :mod:`grader.report.gradebook`. The two
 click commands are registered on the main `grader` group in grader/cli/main.py; run
 ``python -m grader.cli`` to use them on their own.
 """
@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.report import gradebook
-from grader.batch.pool import BatchEvent, BatchResult, default_jobs, grade_batch
+from grader.batch import BatchEvent, BatchResult, default_jobs, grade_batch
 from grader.errors import GraderError
 from grader.batch.roster import Roster, RosterError
 from grader.policy import RULES

@@ -142,7 +142,7 @@ def dump(path: Path, service: str) -> None:
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(broker: str, concurrency: int | None, loglevel: str) -> None:
     """Grade submissions from a `grader batch --queue` with this host's Docker engine."""
-    from grader.batch.pool import default_jobs
+    from grader.batch.machine import default_jobs
     from grader.cli.batch import require_queue_extra
 
     require_queue_extra()

@@ -17,8 +17,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from grader.errors import GraderError
 from grader.batch.queue.config import QueueError
+from grader.errors import GraderError
 from grader.rubric import CheckOverride, Expectations, Limits, Rubric
 
 PAYLOAD_KIND = "compose-grader/grade"
