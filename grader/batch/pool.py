@@ -38,7 +38,6 @@ from typing import Any
 from grader.report import gradebook
 from grader.submission.archive import ArchiveError, ArchiveLimits, extracted
 from grader.errors import EnvironmentProblem
-from grader.grading.interrupts import in_main_thread
 from grader.batch.roster import Roster, Student
 from grader.rubric import Rubric
 from grader.version import __version__
@@ -306,7 +305,8 @@ def not_graded(submission: Submission, rubric: Rubric, *, refused: str | None = 
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s=0,
         mode="static" if refused else entry.get("mode", "full"), notice=None, compose_file=None,
         services={"redis": None, "web": None},
-        policy=[{"rule": "unsafe-archive", "message": refused + (f" {hint}" if hint else ""), "location": None}]
+        policy=[{"rule": "unsafe-archive", "message": refused + (f" {hint}" if hint else ""), "location": None,
+                 "hint": None}]
         if refused else [],
         error=error,
     )
@@ -432,6 +432,8 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
 def _run_pool(tasks: list[_Task], result: BatchResult, collect: Callable[[str, dict[str, Any]], None],
               emit: Callable[[BatchEvent], None], out: Path, entries_now: Callable[[], list[dict[str, Any]]],
               total: int) -> None:
+    from grader.grading.interrupts import in_main_thread  # here: `grader report` imports this module, grades nothing
+
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     stop = context.Event()
