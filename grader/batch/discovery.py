@@ -88,16 +88,9 @@ def _hash_file(digest: Any, path: Path) -> None:
             digest.update(chunk)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (set, frozenset)):
-        return sorted(map(str, value))
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 def grading_key(rubric: Rubric, mode: str) -> str:
     """Everything besides the files that decides a grade: the rubric (with the roster name), the mode, the grader."""
-    text = json.dumps({"rubric": dataclasses.asdict(rubric), "mode": mode, "grader": __version__},
-                      sort_keys=True, default=_plain)
+    text = json.dumps({"rubric": rubric.to_dict(), "mode": mode, "grader": __version__}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

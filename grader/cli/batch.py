@@ -52,7 +52,7 @@ class _Terminated:
 
 
 def _score(entry: dict[str, Any]) -> str:
-    return f"{gradebook._points(entry.get('score')) or 0} / {gradebook._points(entry.get('max_score')) or 0}"
+    return f"{gradebook.csv_points(entry.get('score')) or 0} / {gradebook.csv_points(entry.get('max_score')) or 0}"
 
 
 def _outcome(entry: dict[str, Any]) -> Text:

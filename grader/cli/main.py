@@ -11,10 +11,7 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.grading.context import LiveTargets
-from grader.grading.engine import grade
 from grader.errors import EnvironmentProblem
-from grader.grading.interrupts import Interrupted
 from grader.results import GradeResult, Status
 from grader.policy import RULES
 from grader.rubric import RubricError, load_rubric
@@ -86,6 +83,10 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     mode = "static" if static else "live" if live else "auto"
     console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
     from grader.cli.console import print_check, print_summary
+    from grader.grading.context import LiveTargets  # here, not above: `grader report` must not load the engine
+    from grader.grading.engine import grade
+    from grader.grading.interrupts import Interrupted
+
     try:
         with console.status("loading…") as status:
             result = grade(path, mode=mode, rubric=rubric_config,
