@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.batch.pool import Submission, grade_batch, not_graded
+from grader.batch import grade_batch
+from grader.batch.discovery import Submission
+from grader.batch.source import not_graded
 from grader.report import gradebook
 from grader.report.entry import BatchInfo, Entry, Student, check_columns, max_score
 from grader.rubric import Rubric

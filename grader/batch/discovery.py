@@ -7,7 +7,6 @@ run's is not graded again (grader/batch/previous.py).
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
