@@ -52,7 +52,7 @@ def grader_command() -> list[str]:
     from grader.cli import main as cli
 
     if "batch" in getattr(cli.main, "commands", {}):
-        return [sys.executable, "-m", "grader.cli.main"]
+        return [sys.executable, "-m", "grader.cli"]
     return [sys.executable, "-m", "grader.cli.batch"]
 
 
@@ -141,7 +141,7 @@ def memory_run(count: int, jobs: int) -> dict[str, float]:
     import tracemalloc
 
     sys.path.insert(0, str(REPO))
-    from grader.batch.pool import grade_batch
+    from grader.batch import grade_batch
 
     with tempfile.TemporaryDirectory(prefix="bench-mem-") as temp:
         folder = Path(temp) / "class"

@@ -33,14 +33,14 @@ def free_port() -> int:
 
 def one_round(workers: int, folder: Path, port: int, database: int) -> float:
     url = f"redis://127.0.0.1:{port}/{database}"
-    processes = [subprocess.Popen([sys.executable, "-m", "grader.cli.main", "worker", "--broker", url, "-c", "1",
+    processes = [subprocess.Popen([sys.executable, "-m", "grader.cli", "worker", "--broker", url, "-c", "1",
                                    "--loglevel", "WARNING"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True) for _ in range(workers)]
     try:
         time.sleep(3)  # workers connect
         with tempfile.TemporaryDirectory() as out:
             started = time.monotonic()
-            subprocess.run([sys.executable, "-m", "grader.cli.main", "batch", str(folder), "--out", out, "--queue", url],
+            subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(folder), "--out", out, "--queue", url],
                            check=True, capture_output=True, timeout=3600)
             return time.monotonic() - started
     finally:

@@ -1,18 +1,65 @@
 """Result objects: what a check found, and what a whole grading found.
 
-Their ``to_dict`` output is the public JSON contract of ``grader check --json``:
-fields may be added, never renamed or removed.
+Their ``to_dict`` output is the public JSON contract of ``grader check --json`` (docs/json.md):
+fields may be added, never renamed or removed. ``from_dict`` reads it back, and every reader
+(the reports, the formats, the gradebook) works on the objects it returns, never on the dict:
+
+- what the contract allows to be missing, or a file from an older grader lacks, takes its
+  default; a status outside the contract reads as ``error``; a number that is not one reads as 0;
+- a saved result keeps the points, score, maximum and verdict it says, even where they are not
+  what its checks add up to (a file edited by hand, or written by another tool): they are held in
+  ``saved_points`` / ``saved`` only then, so ``from_dict(to_dict(x)) == x``.
 """
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
 def number(value: float) -> float | int:
-    """Points as people write them: 2, not 2.0; 2.5 stays 2.5."""
+    """Points as JSON writes them: 2, not 2.0; 2.5 stays 2.5 (exactly: never rounded)."""
     return int(value) if float(value).is_integer() else value
+
+
+def points_text(value: float) -> str:
+    """Points as people read them: ``2``, not ``2.0``; ``2.5`` stays ``2.5``; ``1/3`` is ``0.33``."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+# Reading a saved result: tolerant, never a traceback ---------------------------------------------
+
+def read_number(value: Any, default: float = 0.0) -> float:
+    """``value`` as a finite number (a bool, text that is no number, NaN or infinity: ``default``).
+
+    An int stays an int, so a result reads back to the very JSON it was read from."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    try:
+        number_value = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number_value if math.isfinite(number_value) else default
+
+
+def read_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def read_optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def read_list(value: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a JSON list (anything else in it, or a list that is not one, is left out)."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
 class Status(str, enum.Enum):
@@ -21,23 +68,35 @@ class Status(str, enum.Enum):
     SKIPPED = "skipped"
     ERROR = "error"
 
+    @classmethod
+    def read(cls, value: Any) -> Status:
+        """The status a saved check names; anything outside the contract is an error."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.ERROR
+
 
 @dataclass(frozen=True)
 class Location:
     """A place in the student's own files (path relative to the submission)."""
 
     file: str
-    line: int
+    line: int | None  # None only where a saved result names a file without a line
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Location | None:
-        return cls(str(data["file"]), int(data["line"])) if data else None
+    def from_dict(cls, data: Any) -> Location | None:
+        """The location a saved result holds; None without a file."""
+        if not isinstance(data, Mapping) or not data.get("file"):
+            return None
+        line = data.get("line")
+        return cls(str(data["file"]), line if isinstance(line, int) and not isinstance(line, bool) else None)
 
 
 @dataclass(frozen=True)
@@ -62,8 +121,9 @@ class PolicyViolation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyViolation:
-        return cls(data["rule"], data["message"], Location.from_dict(data.get("location")), data.get("hint"))
+    def from_dict(cls, data: Mapping[str, Any]) -> PolicyViolation:
+        return cls(read_text(data.get("rule")), read_text(data.get("message")),
+                   Location.from_dict(data.get("location")), read_optional_text(data.get("hint")))
 
 
 @dataclass(frozen=True)
@@ -84,8 +144,9 @@ class Ignored:
                 "location": self.location.to_dict() if self.location else None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Ignored:
-        return cls(data["key"], data["subject"], data["reason"], Location.from_dict(data.get("location")))
+    def from_dict(cls, data: Mapping[str, Any]) -> Ignored:
+        return cls(read_text(data.get("key")), read_text(data.get("subject")), read_text(data.get("reason")),
+                   Location.from_dict(data.get("location")))
 
 
 @dataclass
@@ -102,9 +163,12 @@ class CheckResult:
     found: str | None = None
     details: str | None = None
     duration_s: float = 0.0
+    saved_points: float | None = None  # what a saved result says it earned, where that is not what its status gives
 
     @property
     def points(self) -> float:
+        if self.saved_points is not None:
+            return self.saved_points
         return self.max_points if self.status is Status.PASSED else 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +188,36 @@ class CheckResult:
             "duration_s": round(self.duration_s, 3),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        check = cls(
+            id=read_text(data.get("id")),
+            title=read_text(data.get("title")),
+            status=Status.read(data.get("status")),
+            max_points=read_number(data.get("max_points")),
+            bonus=bool(data.get("bonus")),
+            message=read_text(data.get("message")),
+            hint=read_optional_text(data.get("hint")),
+            location=Location.from_dict(data.get("location")),
+            expected=read_optional_text(data.get("expected")),
+            found=read_optional_text(data.get("found")),
+            details=read_optional_text(data.get("details")),
+            duration_s=read_number(data.get("duration_s")),
+        )
+        saved = read_number(data.get("points"), check.points)
+        if saved != check.points:
+            check.saved_points = saved
+        return check
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A grading's score, maximum and verdict."""
+
+    score: float
+    max_score: float
+    passed: bool
+
 
 @dataclass
 class GradeResult:
@@ -138,21 +232,37 @@ class GradeResult:
     services: dict[str, str | None] = field(default_factory=dict)
     policy: list[PolicyViolation] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
+    saved: Totals | None = None  # what a saved result says, where that is not what its checks give
 
     @property
     def score(self) -> float:
+        if self.saved is not None:
+            return self.saved.score
         return sum(check.points for check in self.checks)
 
     @property
     def max_score(self) -> float:
         """Bonus checks add to the score, never to the maximum."""
+        if self.saved is not None:
+            return self.saved.max_score
         return sum(check.max_points for check in self.checks if not check.bonus)
 
     @property
     def passed(self) -> bool:
         """Every non-bonus check passed (in static or live mode: none failed), and no policy rule broke."""
+        if self.saved is not None:
+            return self.saved.passed
         allowed = {Status.PASSED} if self.mode == "full" else {Status.PASSED, Status.SKIPPED}
         return not self.policy and all(check.status in allowed for check in self.checks if not check.bonus)
+
+    @property
+    def bonus_points(self) -> float:
+        """The points bonus checks earned (part of the score)."""
+        return sum(check.points for check in self.checks if check.bonus)
+
+    def tally(self) -> dict[str, int]:
+        """How many checks have each status, every status listed (in the order of ``Status``)."""
+        return {status.value: sum(1 for check in self.checks if check.status is status) for status in Status}
 
     def check(self, check_id: str) -> CheckResult | None:
         return next((check for check in self.checks if check.id == check_id), None)
@@ -174,3 +284,34 @@ class GradeResult:
             "policy": [violation.to_dict() for violation in self.policy],
             "ignored": [item.to_dict() for item in self.ignored],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GradeResult:
+        """The grading a JSON result (``grader check --json``, or an entry of results.json) holds."""
+        services = data.get("services")
+        result = cls(
+            submission=read_text(data.get("submission")),
+            checks=[CheckResult.from_dict(check) for check in read_list(data.get("checks"))],
+            started_at=read_text(data.get("started_at")),
+            duration_s=read_number(data.get("duration_s")),
+            grader_version=read_text(data.get("grader_version")),
+            mode=read_text(data.get("mode")) or "full",
+            notice=read_optional_text(data.get("notice")),
+            compose_file=read_optional_text(data.get("compose_file")),
+            services={str(name): read_optional_text(service) for name, service in services.items()}
+            if isinstance(services, Mapping) else {},
+            policy=[PolicyViolation.from_dict(item) for item in read_list(data.get("policy"))],
+            ignored=[Ignored.from_dict(item) for item in read_list(data.get("ignored"))],
+        )
+        passed = data.get("passed")
+        saved = Totals(read_number(data.get("score"), result.score),
+                       read_number(data.get("max_score"), result.max_score),
+                       passed if isinstance(passed, bool) else result.passed)
+        if saved != Totals(result.score, result.max_score, result.passed):
+            result.saved = saved
+        return result
+
+    @classmethod
+    def of(cls, value: GradeResult | Mapping[str, Any]) -> GradeResult:
+        """``value`` itself, or the grading a JSON result holds."""
+        return value if isinstance(value, GradeResult) else cls.from_dict(value)

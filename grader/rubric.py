@@ -4,13 +4,12 @@ Instructors change it with a YAML file (`--rubric rubric.yml`); see docs/rubric.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
 from grader.yaml import load_yaml
-
 
 # The rubric's checks in the order reports list them.
 DEFAULT_ORDER = (
@@ -80,6 +79,20 @@ class Rubric:
 
     def with_student_name(self, name: str | None) -> Rubric:
         return replace(self, expect=replace(self.expect, student_name=name))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rubric as JSON (the grading key hashes it, queue tasks carry it); ``from_dict`` reads it back."""
+        return {"expect": asdict(self.expect), "limits": asdict(self.limits),
+                "checks": {check_id: asdict(override) for check_id, override in self.checks.items()},
+                "allowed_policy_rules": sorted(self.allowed_policy_rules),
+                "extra_check_dirs": [str(folder) for folder in self.extra_check_dirs]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rubric:
+        return cls(expect=Expectations(**data["expect"]), limits=Limits(**data["limits"]),
+                   checks={check_id: CheckOverride(**override) for check_id, override in data["checks"].items()},
+                   allowed_policy_rules=frozenset(data["allowed_policy_rules"]),
+                   extra_check_dirs=tuple(Path(folder) for folder in data["extra_check_dirs"]))
 
 
 def _convert(name: str, default: Any, value: Any) -> Any:

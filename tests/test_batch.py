@@ -2,6 +2,7 @@
 graded end to end against a real Docker engine (parallel, isolated, interruptible)."""
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import os
@@ -19,15 +20,12 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+import grader.batch
+from grader.batch import default_jobs, grade_batch
+from grader.batch.discovery import Submission, content_hash, discover
+from grader.batch.source import not_graded
 from grader.report import gradebook
-from grader.batch.pool import (
-    Submission,
-    content_hash,
-    default_jobs,
-    discover,
-    grade_batch,
-    not_graded,
-)
+from grader.results import PolicyViolation
 from grader.rubric import Rubric
 from tests.conftest import GRADER_LABEL, SAMPLES
 
@@ -41,7 +39,7 @@ def grader_command() -> list[str]:
     from grader.cli import main as cli
 
     if "batch" in getattr(cli.main, "commands", {}):
-        return [sys.executable, "-m", "grader.cli.main"]
+        return [sys.executable, "-m", "grader.cli"]
     return [sys.executable, "-m", "grader.cli.batch"]
 
 
@@ -118,6 +116,39 @@ def test_not_graded_keeps_the_contract() -> None:
     assert gradebook.state(entry) == "refused"
     errored = not_graded(Submission("y", Path("y"), "folder"), Rubric(), error="docker went away")
     assert gradebook.state(errored) == "error" and all(c["status"] == "error" for c in errored["checks"])
+
+
+def test_a_refused_zip_has_the_shape_of_any_policy_refusal() -> None:
+    """The report reads each refusal as a PolicyViolation (its hint too): a refused zip's entry is one."""
+    entry = not_graded(Submission("x", Path("x.zip"), "zip"), Rubric(), refused="It holds ../evil.", hint="Zip it again.")
+    refusal = entry["policy"][0]
+    assert PolicyViolation.from_dict(refusal).to_dict() == refusal
+    assert refusal["message"] == "It holds ../evil. Zip it again." and refusal["location"] is None
+
+
+def _batch_imports(path: Path) -> set[str]:
+    """Every grader.batch module that ``path`` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        found |= {name for name in names if name.startswith("grader.batch")}
+    return found
+
+
+def test_the_two_backends_share_modules_and_never_import_each_other() -> None:
+    """The pool and the queue both build on events, source and discovery; neither imports the
+    other, nor what chooses between them (backend.py, run.py, the package itself)."""
+    batch = Path(grader.batch.__file__).parent
+    above = {"grader.batch", "grader.batch.backend", "grader.batch.run"}
+    queue_modules = sorted((batch / "queue").glob("*.py"))
+    assert len(queue_modules) >= 5
+    for path in queue_modules:
+        wrong = _batch_imports(path) & (above | {"grader.batch.pool"})
+        assert not wrong, f"{path.name} imports {wrong}"
+    pool = _batch_imports(batch / "pool.py")
+    assert not {name for name in pool if name.startswith("grader.batch.queue")} and not pool & above, pool
+    assert "grader.batch.source" in pool and "grader.batch.source" in _batch_imports(batch / "queue" / "worker.py")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ def submission_id(name: str) -> str:
 def test_batch_over_the_samples(docker_engine, tmp_path: Path) -> None:
     before = tree_fingerprint(SAMPLES)
     out = tmp_path / "reports"
-    process = subprocess.run([sys.executable, "-m", "grader.cli.main", "batch", str(SAMPLES), "-j", "3", "--out", str(out),
+    process = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(SAMPLES), "-j", "3", "--out", str(out),
                               "--junit", str(tmp_path / "junit.xml")],
                              capture_output=True, text=True, timeout=1800)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]

@@ -309,7 +309,7 @@ def grade_live_against(reply: Reply) -> tuple[dict[str, dict], float]:
         with fake_redis(reply) as server:
             started = time.monotonic()
             process = subprocess.run(
-                [sys.executable, "-m", "grader.cli.main", "check", str(SAMPLES / "perfect"), "--live",
+                [sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "perfect"), "--live",
                  "--redis-url", f"redis://127.0.0.1:{server['port']}", "--web-url",
                  f"http://127.0.0.1:{web.server_address[1]}", "--json", "-", "--no-html"],
                 capture_output=True, text=True, timeout=300, cwd=REPO, check=False,

@@ -15,7 +15,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from grader.report import gradebook
-from grader.batch.pool import Submission, not_graded
+from grader.batch.discovery import Submission
+from grader.batch.source import not_graded
 from grader.rubric import DEFAULT_ORDER
 from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import Rubric

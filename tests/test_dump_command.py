@@ -33,20 +33,20 @@ def test_dump_then_grade(docker_engine, tmp_path: Path) -> None:
         assert compose(folder, "up", "-d").returncode == 0
         set_key = compose(folder, "exec", "-T", "redis", "redis-cli", "SET", "student_name", "Alan Turing")
         assert "OK" in set_key.stdout, set_key.stderr
-        dumped = subprocess.run([sys.executable, "-m", "grader.cli.main", "dump", str(folder)], capture_output=True,
+        dumped = subprocess.run([sys.executable, "-m", "grader.cli", "dump", str(folder)], capture_output=True,
                                 text=True, timeout=120)
         assert dumped.returncode == 0, dumped.stderr
     finally:
         compose(folder, "down", "-v", "-t", "1")
     assert (folder / "dump.rdb").read_bytes().startswith(b"REDIS")
-    graded = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(folder), "--json", "-", "--no-html"],
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(folder), "--json", "-", "--no-html"],
                             capture_output=True, text=True, timeout=300)
     student = next(c for c in json.loads(graded.stdout)["checks"] if c["id"] == "student-name")
     assert student["status"] == "passed" and "Alan Turing" in student["message"]
 
 
 def test_dump_without_compose_file_says_what_to_do(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "grader.cli.main", "dump", str(tmp_path)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "grader.cli", "dump", str(tmp_path)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     assert "no Compose file" in result.stderr and "Traceback" not in result.stderr

@@ -81,7 +81,7 @@ def grade(submission: Path, out: Path, *extra: str, timeout: float = 600) -> Gra
     json_path = out / f"{submission.name}-{time.monotonic_ns()}.json"
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "grader.cli.main", "check", str(submission), "--json", str(json_path), "--no-html", *extra],
+        [sys.executable, "-m", "grader.cli", "check", str(submission), "--json", str(json_path), "--no-html", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         env={**os.environ, "COLUMNS": "200"},
     )

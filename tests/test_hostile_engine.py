@@ -157,6 +157,7 @@ def test_a_redis_service_that_builds_its_own_server_earns_no_redis_points(docker
 
 def test_a_build_step_is_held_to_the_build_memory_limit(docker_engine: None, leak_watch: None, tmp_path: Path) -> None:
     dangling_before = set(_dangling_images())
+    base = image_id("python:3.11-slim")
     folder = copy_case("contain-build-oom", tmp_path)
     graded = grade(folder, tmp_path / "out")
     assert_clean_output(graded)
@@ -165,6 +166,7 @@ def test_a_build_step_is_held_to_the_build_memory_limit(docker_engine: None, lea
     assert "exit code 137" in stack_up["message"], stack_up["message"]  # killed by the memory limit
     assert graded.check("redis-ping")["status"] == "passed"  # the rest of the stack still ran
     assert set(_dangling_images()) <= dangling_before, "the failed build left image layers behind"
+    assert image_id("python:3.11-slim") == base, "removing the failed build's layers took its FROM image too"
 
 
 def _dangling_images() -> list[str]:

@@ -75,7 +75,7 @@ def workspaces() -> set[str]:
 
 
 def start(folder: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "grader.cli.main", "check", str(folder), "--no-html"],
+    return subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(folder), "--no-html"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -129,7 +129,7 @@ def test_sigkill_then_clean_removes_only_the_graders_resources(docker_engine, tm
                                     capture_output=True, text=True, check=True).stdout.strip()
     try:
         assert labelled(process.pid), "the killed run should have left resources for clean to remove"
-        cleaned = subprocess.run([sys.executable, "-m", "grader.cli.main", "clean"], capture_output=True, text=True,
+        cleaned = subprocess.run([sys.executable, "-m", "grader.cli", "clean"], capture_output=True, text=True,
                                  timeout=180)
         assert cleaned.returncode == 0, cleaned.stderr
         assert labelled(process.pid) == set()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.docker
 
 
 def grade(submission: Path, *extra: str, env: dict[str, str] | None = None) -> dict:
-    process = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(submission), "--json", "-",
+    process = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(submission), "--json", "-",
                               "--no-html", *extra], capture_output=True, text=True, timeout=600,
                              env={**os.environ, **(env or {})})
     assert "Traceback" not in process.stderr, process.stderr
@@ -48,7 +48,7 @@ def test_busy_host_ports_do_not_matter(docker_engine) -> None:
 
 
 def test_two_gradings_at_once_both_pass(docker_engine) -> None:
-    command = [sys.executable, "-m", "grader.cli.main", "check", str(SAMPLES / "redis_only"), "--json", "-", "--no-html"]
+    command = [sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "redis_only"), "--json", "-", "--no-html"]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = [json.loads(process.communicate(timeout=600)[0]) for process in (first, second)]

@@ -51,7 +51,7 @@ def counter_app(redis_url: str, in_memory: bool) -> Flask:
 
 def grade_live(redis_url: str, web_url: str) -> dict:
     process = subprocess.run(
-        [sys.executable, "-m", "grader.cli.main", "check", str(SAMPLES / "perfect"), "--live", "--redis-url", redis_url,
+        [sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "perfect"), "--live", "--redis-url", redis_url,
          "--web-url", web_url, "--json", "-", "--no-html"],
         capture_output=True, text=True, timeout=120,
     )

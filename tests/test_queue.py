@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.batch.pool import BatchEvent
-from grader.cli.batch import LiveProgress, PlainProgress
+from grader.batch.events import BatchEvent
 from grader.batch.queue.config import (
     QueueError,
     attempt_id,
@@ -36,6 +35,7 @@ from grader.batch.queue.payload import (
     rubric_to_dict,
     zip_folder,
 )
+from grader.cli.batch import LiveProgress, PlainProgress
 from grader.rubric import Rubric, load_rubric
 from tests.conftest import REPO, SAMPLES, redis_server
 from tests.test_batch_samples import submission_id
@@ -155,7 +155,7 @@ class HideCelery:
 
 sys.meta_path.insert(0, HideCelery())
 sys.argv[0] = "grader"
-runpy.run_module("grader.cli.main", run_name="__main__")
+runpy.run_module("grader.cli", run_name="__main__")
 """
 
 
@@ -204,7 +204,7 @@ class Workers:
         for _ in range(count):
             with open(self.logs / f"worker-{len(self.processes)}.log", "w") as log:
                 self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "grader.cli.main", "worker", "--broker", self.broker_url, "-c", "1",
+                    [sys.executable, "-m", "grader.cli", "worker", "--broker", self.broker_url, "-c", "1",
                      "--loglevel", "WARNING"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                     env={**os.environ, **self.env}))
 
@@ -250,7 +250,7 @@ def workers(broker: str, tmp_path: Path) -> Iterator[Workers]:
 
 
 def batch(folder: Path, out: Path, broker_url: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader.cli.main", "batch", str(folder), "--out", str(out),
+    return subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(folder), "--out", str(out),
                            "--queue", broker_url], capture_output=True, text=True, timeout=timeout)
 
 

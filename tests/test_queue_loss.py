@@ -53,7 +53,7 @@ class Coordinator:
     def __init__(self, folder: Path, out: Path, broker_url: str) -> None:
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.cli.main", "batch", str(folder), "--out", str(out), "--queue", broker_url],
+            [sys.executable, "-m", "grader.cli", "batch", str(folder), "--out", str(out), "--queue", broker_url],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

@@ -280,7 +280,8 @@ def test_backticks_become_code_but_stay_escaped():
 
 
 def test_autoescape_is_on_for_j2_templates():
-    from grader.report.html import TEMPLATE_NAME, _environment, _view
+    from grader.report.html import TEMPLATE_NAME, _view
+    from grader.report.page import environment as _environment
 
     env = _environment()
     assert env.autoescape is True or env.autoescape(TEMPLATE_NAME)

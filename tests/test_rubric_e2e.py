@@ -14,7 +14,7 @@ from tests.conftest import REPO, SAMPLES
 
 def grade(submission: Path, rubric: Path, *extra: str) -> tuple[int, dict]:
     process = subprocess.run(
-        [sys.executable, "-m", "grader.cli.main", "check", str(submission), "--rubric", str(rubric), "--json", "-",
+        [sys.executable, "-m", "grader.cli", "check", str(submission), "--rubric", str(rubric), "--json", "-",
          "--no-html", *extra], capture_output=True, text=True, timeout=600,
     )
     assert "Traceback" not in process.stderr, process.stderr
@@ -55,7 +55,7 @@ def test_expectations_change_what_passes(tmp_path: Path) -> None:
 def test_bad_rubric_is_a_usage_error(tmp_path: Path) -> None:
     rubric = tmp_path / "rubric.yml"
     rubric.write_text("checks:\n  redis-image: {points: many}\n")
-    process = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(SAMPLES / "perfect"), "--rubric",
+    process = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "perfect"), "--rubric",
                               str(rubric), "--static"], capture_output=True, text=True, timeout=60)
     assert process.returncode == 2
     assert "points must be a number" in process.stderr and "Traceback" not in process.stderr

@@ -30,7 +30,7 @@ def tree_fingerprint(root: Path) -> str:
 def run_check(submission: Path, out: Path, *extra: str) -> tuple[int, dict]:
     json_path = out / f"{submission.name}.json"
     process = subprocess.run(
-        [sys.executable, "-m", "grader.cli.main", "check", str(submission), "--json", str(json_path),
+        [sys.executable, "-m", "grader.cli", "check", str(submission), "--json", str(json_path),
          "--out", str(out), *extra],
         capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
     )
@@ -74,7 +74,7 @@ def test_student_name_value_is_reported(docker_engine, tmp_path: Path) -> None:
 def test_static_mode_needs_no_engine(tmp_path: Path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
     process = subprocess.run(
-        [sys.executable, "-m", "grader.cli.main", "check", str(SAMPLES / "wrong_port"), "--json", "-", "--no-html"],
+        [sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "wrong_port"), "--json", "-", "--no-html"],
         capture_output=True, text=True, timeout=120, env=env,
     )
     result = json.loads(process.stdout)

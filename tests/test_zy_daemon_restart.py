@@ -54,7 +54,7 @@ def test_engine_stopping_mid_run_gives_errors_then_clean_leaves_nothing(docker_e
     for name, text in (("docker-compose.yml", COMPOSE), ("Dockerfile", DOCKERFILE), ("app.py", APP)):
         (folder / name).write_text(text)
     volumes_before = docker_lines("volume", "ls", "-q")
-    grading = subprocess.Popen([sys.executable, "-m", "grader.cli.main", "check", str(folder), "--json", "-",
+    grading = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(folder), "--json", "-",
                                 "--no-html"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: len(docker_lines("ps", "-q", "--filter",
@@ -77,7 +77,7 @@ def test_engine_stopping_mid_run_gives_errors_then_clean_leaves_nothing(docker_e
     assert errored, result["checks"]
     assert all("Docker engine" in check["message"] for check in errored)
     assert waited < 240, f"the grader took {waited:.0f} s to give up"
-    cleaned = subprocess.run([sys.executable, "-m", "grader.cli.main", "clean"], capture_output=True, text=True,
+    cleaned = subprocess.run([sys.executable, "-m", "grader.cli", "clean"], capture_output=True, text=True,
                              timeout=300)
     assert cleaned.returncode == 0, cleaned.stderr
     assert owned_by(grading.pid) == set()

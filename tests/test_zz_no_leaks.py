@@ -46,7 +46,7 @@ def test_grader_clean_removes_the_build_cache(docker_engine, request: pytest.Fix
     baseline = request.config.stash.get(BASELINE, None)
     if baseline is None:
         pytest.skip("no baseline: the engine was not reachable when the suite started")
-    done = subprocess.run([sys.executable, "-m", "grader.cli.main", "clean", "--build-cache"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "clean", "--build-cache"], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "build cache image(s) removed" in done.stdout

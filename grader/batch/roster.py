@@ -12,43 +12,17 @@ Classroom names repositories ``<assignment>-<github_username>``, so a name endin
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 from grader.errors import GraderError
+from grader.report.entry import Student  # the roster row a results.json entry records
 
-COLUMNS = ("identifier", "github_username", "github_id", "name")
+COLUMNS = tuple(column.name for column in fields(Student))  # identifier, github_username, github_id, name
 
 
 class RosterError(GraderError):
     """The roster file is wrong: a usage error, not a student's mistake."""
-
-
-@dataclass(frozen=True)
-class Student:
-    identifier: str = ""
-    github_username: str = ""
-    github_id: str = ""
-    name: str = ""
-
-    @property
-    def key(self) -> str:
-        """The id a gradebook uses: the roster identifier, else the GitHub username."""
-        return self.identifier or self.github_username
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.key
-
-    def to_dict(self) -> dict[str, str]:
-        return {column: getattr(self, column) for column in COLUMNS}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Student | None:
-        if not data:
-            return None
-        return cls(**{column: str(data.get(column) or "") for column in COLUMNS})
 
 
 def _fold(text: str) -> str:

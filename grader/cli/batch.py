@@ -1,6 +1,6 @@
 """`grader batch`: grade every submission of a class, here or on queue workers, and summarise.
 
-A thin layer over :func:`grader.batch.pool.grade_batch`. The command is registered on the main
+A thin layer over :func:`grader.batch.grade_batch`. The command is registered on the main
 `grader` group (grader/cli/main.py); ``python -m grader.cli.batch`` runs it, and `grader report`,
 on their own.
 """
@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from grader.batch.pool import BatchResult, default_jobs, grade_batch
+from grader.batch import BatchResult, default_jobs, grade_batch
 from grader.batch.roster import Roster
 from grader.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from grader.cli.inputs import read_roster, read_rubric

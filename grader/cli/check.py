@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -14,11 +15,11 @@ from grader.cli.exit_codes import EXIT_USAGE, for_result
 from grader.cli.inputs import read_rubric
 from grader.cli.signals import stop_on_sigterm, stopped_exit_code
 from grader.errors import EnvironmentProblem
-from grader.grading.context import LiveTargets
-from grader.grading.engine import grade
-from grader.grading.interrupts import Interrupted
 from grader.results import GradeResult
 from grader.rubric import Rubric
+
+if TYPE_CHECKING:  # the grading layer is imported when a check runs: `grader report` must not load the engine
+    from grader.grading.context import LiveTargets
 
 
 @click.command("check")
@@ -49,6 +50,8 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     if not path.is_dir():
         raise click.BadParameter(f"{path} is not a folder", param_hint="PATH")
     rubric_config = read_rubric(rubric)
+    from grader.grading.context import LiveTargets  # here, not above: see TYPE_CHECKING
+
     stop_on_sigterm()
     mode = "static" if static else "live" if live else "auto"
     console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
@@ -64,6 +67,9 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
 
 def _grade(console: Console, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None) -> GradeResult:
     """The grading, each check printed as it ends; a stop or a machine that cannot grade exits here."""
+    from grader.grading.engine import grade
+    from grader.grading.interrupts import Interrupted
+
     try:
         with console.status("loading…") as status:
             return grade(path, mode=mode, rubric=rubric, live=live,

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from grader.results import CheckResult, GradeResult, Status
+from grader.results import CheckResult, GradeResult, Status, points_text
 
 _STYLE = {
     Status.PASSED: ("✔", "green"),
@@ -17,8 +17,8 @@ _STYLE = {
 
 
 def _points(check: CheckResult) -> str:
-    value = f"{check.points:g}/{check.max_points:g}"
-    return f"+{check.points:g} bonus" if check.bonus and check.status is Status.PASSED else value
+    value = f"{points_text(check.points)}/{points_text(check.max_points)}"
+    return f"+{points_text(check.points)} bonus" if check.bonus and check.status is Status.PASSED else value
 
 
 def print_check(console: Console, check: CheckResult) -> None:
@@ -42,10 +42,11 @@ def print_summary(console: Console, result: GradeResult, report_path: str | None
         console.print(f"\n[yellow]{escape(result.notice)}[/yellow]")
     for violation in result.policy:
         console.print(f"[red]refused:[/red] {escape(violation.message)} [dim]({escape(str(violation))})[/dim]")
-    bonus = sum(check.points for check in result.checks if check.bonus)
-    extra = f" (including {bonus:g} bonus)" if bonus else ""
+    bonus = result.bonus_points
+    extra = f" (including {points_text(bonus)} bonus)" if bonus else ""
     colour = "green" if result.passed else "red"
-    console.print(f"\n[bold {colour}]Score: {result.score:g} / {result.max_score:g}{extra}[/bold {colour}]"
+    score = f"{points_text(result.score)} / {points_text(result.max_score)}"
+    console.print(f"\n[bold {colour}]Score: {score}{extra}[/bold {colour}]"
                   f"  [dim]{result.duration_s:.1f} s, {result.mode} mode[/dim]")
     if report_path:
         console.print(f"[dim]Report: {escape(report_path)}[/dim]")

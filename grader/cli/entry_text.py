@@ -16,7 +16,7 @@ STATE_WORDS = {"passed": "passed", "failed": "not passed", "refused": "refused",
 
 def score_text(entry: dict[str, Any]) -> str:
     """`7 / 10`; a missing score reads 0."""
-    return f"{gradebook._points(entry.get('score')) or 0} / {gradebook._points(entry.get('max_score')) or 0}"
+    return f"{gradebook.csv_points(entry.get('score')) or 0} / {gradebook.csv_points(entry.get('max_score')) or 0}"
 
 
 def state_word(state: str) -> str:

@@ -12,7 +12,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from grader.batch.pool import BatchEvent
+from grader.batch.events import BatchEvent
 from grader.cli.entry_text import outcome_text, score_text, state_word
 from grader.report import gradebook
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from grader.cli.entry_text import STATE_STYLES, STATE_WORDS, score_text
 from grader.report import gradebook
+from grader.report.entry import Column
 
 Entry = dict[str, Any]
 _FIRST = {"refused": 0, "error": 1}  # the submissions that need a person's look head the table
@@ -47,7 +48,7 @@ def _results_table(submissions: list[Entry], max_rows: int) -> Table:
     return table
 
 
-def _pass_rates(submissions: list[Entry], columns: list[gradebook.Column]) -> Table:
+def _pass_rates(submissions: list[Entry], columns: list[Column]) -> Table:
     checks = Table(title="Pass rate per check", title_justify="left", header_style="bold")
     checks.add_column("check")
     checks.add_column("passed", justify="right")

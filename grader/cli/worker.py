@@ -13,7 +13,7 @@ from grader.cli.queue_extra import require_queue_extra
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(broker: str, concurrency: int | None, loglevel: str) -> None:
     """Grade submissions from a `grader batch --queue` with this host's Docker engine."""
-    from grader.batch.pool import default_jobs
+    from grader.batch.machine import default_jobs
 
     require_queue_extra()
     from grader.batch.queue.config import QueueError

@@ -92,9 +92,20 @@ def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(_clean(text).strip().splitlines()[-lines:])
 
 
+def new_layers(output: str) -> list[str]:
+    """The layers this build made: those of its steps that ran (" ---> Running in …"), never a
+    `FROM` image nor a layer it took from the cache, which belong to others."""
+    layers = []
+    for step in re.split(r"^Step \d+/\d+ : ", _clean(output), flags=re.MULTILINE)[1:]:
+        if step.lstrip().upper().startswith("FROM ") or "Using cache" in step or "Running in" not in step:
+            continue
+        layers += _LAYER.findall(step)
+    return list(dict.fromkeys(layers))
+
+
 def _remove_layers(output: str) -> None:
     """Remove the layers a failed build made (newest first); those other images use stay."""
-    layers = list(dict.fromkeys(_LAYER.findall(output)))
+    layers = new_layers(output)
     if layers:
         docker.remove_unused_images(reversed(layers))
 

@@ -59,7 +59,9 @@ def clean(remove_all: bool = False) -> Cleaned:
 
 
 def remove_build_cache() -> list[str]:
-    """Remove the build cache the grader keeps (`compose-grader-cache:*` and the layers under it)."""
-    references = [reference for reference, _ in docker.images_of(CACHE_REPOSITORY)]
-    docker.remove("image", references)
+    """Remove the build cache the grader keeps (`compose-grader-cache:*` and the layers under it),
+    newest first: a cache image built on another must go before the one it was built on."""
+    references = [reference for reference, _ in reversed(docker.images_of(CACHE_REPOSITORY))]
+    for reference in references:
+        docker.remove("image", [reference])
     return references

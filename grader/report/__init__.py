@@ -1,4 +1,4 @@
-"""Human-readable reports of a grading (the dict from ``GradeResult.to_dict()``)."""
+"""Human-readable reports: one grading's HTML page, the class's gradebook and dashboard, other formats."""
 from grader.report.html import render_html, write_html
 
 __all__ = ["render_html", "write_html"]

@@ -1,19 +1,8 @@
 """What a batch leaves behind: results.json, grades.csv, the per-student reports and index.html.
 
-``results.json`` is a JSON list. Each graded submission is the dict ``grader check --json``
-prints (``GradeResult.to_dict()``), plus:
-
-- ``student``: the roster row it matched (``identifier``, ``github_username``, ``github_id``,
-  ``name``), or null;
-- ``error``: why the grading itself failed (a fault of the grader or the machine), or null;
-- ``batch``: ``source`` (the folder or zip name in the batch folder), ``content_hash``
-  (sha256 of its files), ``grading_key`` (rubric, mode and grader version), ``report``
-  (the HTML file name) and ``graded_at``.
-
-A roster student with no submission is an entry ``{"missing": true, "submission": null,
-"student": {...}, "checks": [], "score": null, ...}``; skip entries with ``missing`` to get
-the submissions alone. Everything else here is rendered from that list, so
-``grader report results.json`` rebuilds the HTML and the CSV without grading again.
+``results.json`` is a JSON list of entries (:mod:`grader.report.entry` describes one); skip
+entries with ``missing`` to get the submissions alone. Everything else here is rendered from that
+list, so ``grader report results.json`` rebuilds the HTML and the CSV without grading again.
 """
 from __future__ import annotations
 
@@ -22,11 +11,15 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.rubric import DEFAULT_ORDER
+from grader.report import entry as typed
+from grader.report.dashboard import write_dashboard
+from grader.report.entry import Column, Entry, entries_of
+from grader.report.html import render_html
 from grader.results import number
 
 RESULTS_NAME = "results.json"
@@ -35,95 +28,51 @@ INDEX_NAME = "index.html"
 _RESERVED = {"index"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
+EntryLike = Entry | Mapping[str, Any]  # an Entry, or the results.json dict it reads from
+
 
 class ResultsFileError(ValueError):
     """results.json is missing, unreadable or not what a batch writes."""
 
 
-# Reading one entry ------------------------------------------------------------------------------
+# For callers that hold results.json dicts ---------------------------------------------------------
 
-def is_missing(entry: dict[str, Any]) -> bool:
-    return bool(entry.get("missing"))
-
-
-def student_of(entry: dict[str, Any]) -> dict[str, str]:
-    return entry.get("student") or {}
+def is_missing(entry: EntryLike) -> bool:
+    return Entry.of(entry).missing
 
 
-def entry_id(entry: dict[str, Any]) -> str:
-    student = student_of(entry)
-    return student.get("identifier") or student.get("github_username") or str(entry.get("submission") or "")
+def is_errored(entry: EntryLike) -> bool:
+    return Entry.of(entry).errored
 
 
-def entry_name(entry: dict[str, Any]) -> str:
-    return student_of(entry).get("name") or ""
-
-
-def is_refused(entry: dict[str, Any]) -> bool:
-    return bool(entry.get("policy"))
-
-
-def is_errored(entry: dict[str, Any]) -> bool:
-    return bool(entry.get("error")) or any(check.get("status") == "error" for check in entry.get("checks") or [])
-
-
-def state(entry: dict[str, Any]) -> str:
+def state(entry: EntryLike) -> str:
     """missing, refused, error, passed or failed."""
-    if is_missing(entry):
-        return "missing"
-    if is_refused(entry):
-        return "refused"
-    if is_errored(entry):
-        return "error"
-    return "passed" if entry.get("passed") else "failed"
+    return Entry.of(entry).state
 
 
-@dataclass(frozen=True)
-class Column:
-    id: str
-    title: str
-    max_points: float
-    bonus: bool
+def entry_id(entry: EntryLike) -> str:
+    return Entry.of(entry).id
 
 
-def check_columns(entries: list[dict[str, Any]]) -> list[Column]:
-    """Every check seen in the batch, in rubric order (unknown checks after, as first seen)."""
-    seen: dict[str, Column] = {}
-    for entry in entries:
-        for check in entry.get("checks") or []:
-            if check.get("id") and check["id"] not in seen:
-                seen[check["id"]] = Column(str(check["id"]), str(check.get("title") or check["id"]),
-                                           float(check.get("max_points") or 0), bool(check.get("bonus")))
-    order = {check_id: index for index, check_id in enumerate(DEFAULT_ORDER)}
-    first_seen = {check_id: index for index, check_id in enumerate(seen)}
-    return sorted(seen.values(), key=lambda column: (order.get(column.id, len(order)), first_seen[column.id]))
+def entry_name(entry: EntryLike) -> str:
+    return Entry.of(entry).name
 
 
-def checks_by_id(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(check.get("id")): check for check in entry.get("checks") or []}
+def sort_key(entry: EntryLike) -> tuple[str, str]:
+    return Entry.of(entry).sort_key()
 
 
-def max_score(entries: list[dict[str, Any]]) -> float:
-    scored = [entry.get("max_score") for entry in entries if not is_missing(entry) and entry.get("max_score") is not None]
-    if scored:
-        return max(float(value) for value in scored)
-    return sum(column.max_points for column in check_columns(entries) if not column.bonus)
+def checks_by_id(entry: EntryLike) -> dict[str, dict[str, Any]]:
+    """Each check of the entry as its JSON dict, by id."""
+    return {check.id: check.to_dict() for check in Entry.of(entry).checks}
 
 
-def report_name(submission: str, taken: set[str]) -> str:
-    """A file name for a student's report: the submission name, made safe and unique (case-insensitively)."""
-    stem = _UNSAFE.sub("_", submission).strip("._") or "submission"
-    if stem.casefold() in _RESERVED:
-        stem += "-report"
-    candidate, counter = stem, 2
-    while candidate.casefold() in taken:
-        candidate, counter = f"{stem}-{counter}", counter + 1
-    taken.add(candidate.casefold())
-    return f"{candidate}.html"
+def check_columns(entries: Iterable[EntryLike]) -> list[Column]:
+    return typed.check_columns(entries_of(entries))
 
 
-def sort_key(entry: dict[str, Any]) -> tuple[str, str]:
-    return (entry_id(entry).casefold(), str(entry.get("submission") or ""))
+def max_score(entries: Iterable[EntryLike]) -> float:
+    return typed.max_score(entries_of(entries))
 
 
 # results.json ----------------------------------------------------------------------------------
@@ -142,11 +91,12 @@ def _atomic_write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-def write_results_json(entries: list[dict[str, Any]], path: Path) -> Path:
-    return _atomic_write(path, json.dumps(entries, indent=1, ensure_ascii=False) + "\n")
+def write_results_json(entries: Iterable[EntryLike], path: Path) -> Path:
+    data = [Entry.of(entry).to_dict() for entry in entries]
+    return _atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
-def load_results_json(path: Path) -> list[dict[str, Any]]:
+def _read_list(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -156,9 +106,19 @@ def load_results_json(path: Path) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
         raise ResultsFileError(f"{path}: expected a list of results, as `grader batch` writes")
     for entry in data:
-        if not is_missing(entry) and not isinstance(entry.get("checks"), list):
+        if not entry.get("missing") and not isinstance(entry.get("checks"), list):
             raise ResultsFileError(f"{path}: an entry has no 'checks' list ({str(entry.get('submission'))[:60]!r})")
     return data
+
+
+def load_results_json(path: Path) -> list[dict[str, Any]]:
+    """The entries of a results.json as the dicts it holds (checked to be what a batch writes)."""
+    return _read_list(path)
+
+
+def load_entries(path: Path) -> list[Entry]:
+    """The entries of a results.json."""
+    return entries_of(_read_list(path))
 
 
 # grades.csv ------------------------------------------------------------------------------------
@@ -169,13 +129,9 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _points(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    try:
-        return str(number(float(value)))
-    except (TypeError, ValueError):
-        return ""
+def csv_points(value: float | None) -> str:
+    """Points in a spreadsheet cell: exact (``2``, ``2.5``, ``0.3333333333333333``), empty for none."""
+    return "" if value is None else str(number(value))
 
 
 def grades_header(columns: list[Column]) -> list[str]:
@@ -183,29 +139,30 @@ def grades_header(columns: list[Column]) -> list[str]:
             "status", "submission", "github_username"]
 
 
-def write_grades_csv(entries: list[dict[str, Any]], path: Path) -> Path:
+def _check_cell(entry: Entry, column: Column) -> str:
+    check = entry.check(column.id)
+    return csv_points(check.points) if check else ""
+
+
+def _grades_row(entry: Entry, columns: list[Column], maximum: float) -> list[str]:
+    """A student with no submission has no score and no points, but the class's maximum."""
+    result = entry.result
+    scores = [csv_points(result.score), csv_points(result.max_score)] if result else ["", csv_points(maximum)]
+    return [safe_cell(entry.id), safe_cell(entry.name), *scores, *(_check_cell(entry, column) for column in columns),
+            entry.state, safe_cell(entry.submission), safe_cell(entry.github)]
+
+
+def write_grades_csv(entries: Iterable[EntryLike], path: Path) -> Path:
     """One row per student: id, name, score, max score, each check's points, then status and where it came from.
 
     UTF-8 with a byte-order mark, so spreadsheets read accented names right.
     """
-    columns = check_columns(entries)
-    maximum = max_score(entries)
-    rows = []
-    for entry in sorted(entries, key=sort_key):
-        checks = checks_by_id(entry)
-        missing = is_missing(entry)
-        rows.append([
-            safe_cell(entry_id(entry)), safe_cell(entry_name(entry)),
-            "" if missing else _points(entry.get("score")),
-            _points(maximum if missing else entry.get("max_score")),
-            *("" if missing or column.id not in checks else _points(checks[column.id].get("points"))
-              for column in columns),
-            state(entry), safe_cell(entry.get("submission") or ""), safe_cell(student_of(entry).get("github_username") or ""),
-        ])
+    rows = sorted(entries_of(entries), key=Entry.sort_key)
+    columns, maximum = typed.check_columns(rows), typed.max_score(rows)
     buffer = _Lines()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(grades_header(columns))
-    writer.writerows(rows)
+    writer.writerows(_grades_row(entry, columns, maximum) for entry in rows)
     return _atomic_write(path, "\ufeff" + "".join(buffer.lines))
 
 
@@ -228,41 +185,51 @@ class Outputs:
     reports: dict[str, Path] = field(default_factory=dict)  # submission -> its HTML report
 
 
-def assign_report_names(entries: list[dict[str, Any]]) -> None:
+def report_name(submission: str, taken: set[str]) -> str:
+    """A file name for a student's report: the submission name, made safe and unique (case-insensitively)."""
+    stem = _UNSAFE.sub("_", submission).strip("._") or "submission"
+    if stem.casefold() in _RESERVED:
+        stem += "-report"
+    candidate, counter = stem, 2
+    while candidate.casefold() in taken:
+        candidate, counter = f"{stem}-{counter}", counter + 1
+    taken.add(candidate.casefold())
+    return f"{candidate}.html"
+
+
+def _keeps_its_name(name: str | None, taken: set[str]) -> bool:
+    return (isinstance(name, str) and name.endswith(".html") and _UNSAFE.sub("", name) == name
+            and name[:-5].casefold() not in taken and name[:-5].casefold() not in _RESERVED)
+
+
+def assign_report_names(entries: list[Entry]) -> None:
     """Give each submission a report file name (kept when it already has a valid one)."""
     taken: set[str] = set()
     pending = []
     for entry in entries:
-        if is_missing(entry):
+        if entry.missing:
             continue
-        batch = entry.setdefault("batch", {})
-        name = batch.get("report")
-        if isinstance(name, str) and name.endswith(".html") and _UNSAFE.sub("", name) == name \
-                and name[:-5].casefold() not in taken and name[:-5].casefold() not in _RESERVED:
-            taken.add(name[:-5].casefold())
+        if _keeps_its_name(entry.batch.report, taken):
+            taken.add(str(entry.batch.report)[:-5].casefold())
         else:
             pending.append(entry)
     for entry in pending:
-        entry["batch"]["report"] = report_name(str(entry.get("submission") or "submission"), taken)
+        entry.batch.report = report_name(entry.submission or "submission", taken)
 
 
-def render_outputs(entries: list[dict[str, Any]], out: Path, *, write_results: bool = True,
+def render_outputs(entries: Iterable[EntryLike], out: Path, *, write_results: bool = True,
                    notes: dict[str, Any] | None = None) -> Outputs:
     """Write every student's report, index.html, grades.csv and (unless told not to) results.json into ``out``."""
-    from grader.report.dashboard import write_dashboard
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    entries = sorted(entries, key=sort_key)
-    assign_report_names(entries)
+    ordered = sorted(entries_of(entries), key=Entry.sort_key)
+    assign_report_names(ordered)
     reports = {}
-    from grader.report.html import render_html as render
-    for entry in entries:
-        if not is_missing(entry):
-            path = out / entry["batch"]["report"]
-            path.write_text(render(entry), encoding="utf-8")
-            reports[str(entry.get("submission"))] = path
-    results = write_results_json(entries, out / RESULTS_NAME) if write_results else None
-    grades = write_grades_csv(entries, out / GRADES_NAME)
-    index = write_dashboard(entries, out / INDEX_NAME, notes=notes)
+    for entry in ordered:
+        if entry.result is not None and entry.batch.report:
+            reports[entry.submission] = out / entry.batch.report
+            reports[entry.submission].write_text(render_html(entry.result), encoding="utf-8")
+    results = write_results_json(ordered, out / RESULTS_NAME) if write_results else None
+    grades = write_grades_csv(ordered, out / GRADES_NAME)
+    index = write_dashboard(ordered, out / INDEX_NAME, notes=notes)
     return Outputs(folder=out, index=index, grades=grades, results=results, reports=reports)

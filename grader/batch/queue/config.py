@@ -76,6 +76,12 @@ def task_id(content_hash: str, grading_key: str) -> str:
     return f"grade-{content_hash[:24]}-{grading_key[:12]}"
 
 
+def sent_attempt(app: Celery, first_id: str) -> str:
+    """The attempt id last recorded as sent for ``first_id`` under ``SENT_KEY`` ("" when none is)."""
+    value = app.backend.client.get(SENT_KEY + first_id)
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
 def attempt_id(first_id: str, attempt: int) -> str:
     return first_id if attempt == 0 else f"{first_id}{_ATTEMPT_MARK}{attempt}"
 

@@ -1,4 +1,5 @@
-"""The coordinator's side of a queued batch (`grader batch DIR --queue URL`).
+"""The coordinator's side of a queued batch (`grader batch DIR --queue URL`): :class:`CeleryQueue`,
+the queue backend (grader/batch/backend.py).
 
 It sends every submission (or reuses what the backend already holds), follows each to its
 result, and hands the submissions of a lost worker to another worker:
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from celery import Celery
 
+from grader.batch.events import BatchEvent, Graded, OnEvent, OnResult, RunEnd, Task
 from grader.batch.queue.config import (
     FIRST_PRIORITY,
     QUEUE_NAME,
@@ -35,11 +37,13 @@ from grader.batch.queue.config import (
     first_id_of,
     make_app,
     queue_secret,
+    sent_attempt,
     task_id,
     visibility_timeout,
 )
 from grader.batch.queue.liveness import Beats
 from grader.batch.queue.payload import make_payload, submission_bytes
+from grader.batch.source import not_graded
 from grader.rubric import Rubric
 
 MAX_ATTEMPTS = 3
@@ -77,8 +81,7 @@ def send(app: Celery, tid: str, payload: dict[str, Any]) -> None:
 
 
 def current_attempt(app: Celery, first_id: str) -> str:
-    value = app.backend.client.get(SENT_KEY + first_id)
-    text = value.decode() if isinstance(value, bytes) else str(value or "")
+    text = sent_attempt(app, first_id)
     return text if first_id_of(text) == first_id else first_id  # "1": marked by an older grader
 
 
@@ -141,38 +144,30 @@ def _state(queued: QueuedTask, meta: dict[str, Any]) -> tuple[str, Any]:
 
 # Following a batch ----------------------------------------------------------------------------------
 
-def _event(kind: str, name: str | None, phase: str | None, total: int) -> Any:
-    from grader.batch.pool import (
-        BatchEvent,  # lazy: grader.batch.pool imports this module when it has a queue
-    )
-
-    return BatchEvent(kind, name, phase=phase, total=total)
-
-
 class QueuedBatch:
     """The submissions of one batch on the queue, from sending to their results."""
 
-    def __init__(self, app: Celery, tasks: list[Any], collect: Callable[[str, dict[str, Any]], None],
-                 emit: Callable[[Any], None], meta: dict[str, dict[str, Any]], total: int) -> None:
-        self.app, self.collect, self.emit, self.meta, self.total = app, collect, emit, meta, total
+    def __init__(self, app: Celery, tasks: Sequence[Task], on_event: OnEvent, on_result: OnResult) -> None:
+        self.app, self.on_event, self.on_result = app, on_event, on_result
         self.secret = queue_secret(app.conf.broker_url or "")
         self.tasks = {task.submission.id: task for task in tasks}
         self.waiting: dict[str, QueuedTask] = {}
+        self.lost: dict[str, list[dict[str, Any]]] = {}  # each submission's lost attempts: its batch's "regraded"
 
     def payload(self, name: str) -> dict[str, Any]:
         task = self.tasks[name]
         return make_payload(name, submission_bytes(task.submission.source), task.rubric, task.mode, self.secret)
 
     def send_all(self) -> None:
-        for name in self.tasks:
-            first_id = task_id(self.meta[name]["content_hash"], self.meta[name]["grading_key"])
+        for name, task in self.tasks.items():
+            first_id = task_id(task.content_hash, task.grading_key)
             try:
                 how, current = send_or_reuse(self.app, first_id, functools.partial(self.payload, name))
             except QueueError as exc:
                 self.fail(name, str(exc))
                 continue
             self.waiting[name] = QueuedTask(name, first_id, current, time.monotonic())
-            self.emit(_event("phase", name, _SENT_PHASES[how], self.total))
+            self.on_event(BatchEvent("phase", name, phase=_SENT_PHASES[how]))
 
     def step(self, beats: Beats) -> None:
         states = poll_all(self.app, list(self.waiting.values()))
@@ -180,13 +175,16 @@ class QueuedBatch:
             state, data = states[name]
             if state == "done":
                 entry = dict(data)
-                self.meta[name]["worker"] = entry.pop("worker", queued.worker)
+                worker = entry.pop("worker", queued.worker)
                 self.waiting.pop(name)
-                self.collect(name, entry)
+                self.on_result(Graded(self.tasks[name], entry, {**self.regraded(name), "worker": worker}))
             elif state == "failed":
                 self.give_up(queued, data["error"])
             elif state == "started":
                 self.follow_started(queued, beats)
+
+    def regraded(self, name: str) -> dict[str, Any]:
+        return {"regraded": self.lost[name]} if name in self.lost else {}
 
     def follow_started(self, queued: QueuedTask, beats: Beats) -> None:
         if queued.worker != queued.announced:
@@ -201,18 +199,18 @@ class QueuedBatch:
 
     def announce(self, queued: QueuedTask) -> None:
         if not queued.lost:
-            self.emit(_event("phase", queued.name, f"grading on {queued.worker}", self.total))
+            self.on_event(BatchEvent("phase", queued.name, phase=f"grading on {queued.worker}"))
             return
         last = queued.lost[-1]
         last.update(taken_over_by=queued.worker, regrade_started_at=_now())
-        self.emit(_event("regrade", queued.name, f"regrading on {queued.worker} (worker {last['worker']} "
-                         "was lost)", self.total))
+        self.on_event(BatchEvent("regrade", queued.name, phase=f"regrading on {queued.worker} "
+                                 f"(worker {last['worker']} was lost)"))
 
     def regrade(self, queued: QueuedTask, reason: str) -> None:
         """Revoke the lost attempt and send the next one, ahead of the queue."""
         lost = {"worker": queued.worker, "reason": reason, "lost_at": _now()}
         queued.lost.append(lost)
-        self.meta[queued.name]["regraded"] = queued.lost
+        self.lost[queued.name] = queued.lost
         self.app.control.revoke(queued.task_id)
         if len(queued.lost) >= MAX_ATTEMPTS:
             self.give_up(queued, f"its worker was lost {len(queued.lost)} times (last: {queued.worker}, {reason})")
@@ -224,15 +222,13 @@ class QueuedBatch:
         except QueueError as exc:
             self.give_up(queued, str(exc))
             return
-        self.emit(_event("regrade", queued.name, f"worker {queued.worker} was lost ({reason}); "
-                         "sent again, ahead of the queue", self.total))
+        self.on_event(BatchEvent("regrade", queued.name, phase=f"worker {queued.worker} was lost ({reason}); "
+                                 "sent again, ahead of the queue"))
         queued.task_id, queued.started_at, queued.worker, queued.beat, queued.announced = new_id, None, None, None, None
 
     def fail(self, name: str, error: str) -> None:
-        from grader.batch.pool import not_graded  # lazy, as _event
-
         task = self.tasks[name]
-        self.collect(name, not_graded(task.submission, task.rubric, error=error))
+        self.on_result(Graded(task, not_graded(task.submission, task.rubric, error=error), self.regraded(name)))
 
     def give_up(self, queued: QueuedTask, error: str) -> None:
         forget_sent(self.app, queued.first_id)
@@ -240,28 +236,37 @@ class QueuedBatch:
         self.fail(queued.name, error)
 
 
-def run_on_queue(broker_url: str, tasks: list[Any], result: Any, collect: Callable[[str, dict[str, Any]], None],
-                 emit: Callable[[Any], None], meta: dict[str, dict[str, Any]], total: int,
-                 wait_limit_s: float | None = None, poll_s: float = 0.5) -> None:
-    """Send each task (or reuse its result), then collect results as workers finish them."""
-    app = make_app(broker_url)
-    batch = QueuedBatch(app, tasks, collect, emit, meta, total)
-    limit = wait_limit_s if wait_limit_s is not None else max(3600.0, 4 * task_limit(tasks[0].rubric))
-    beats = Beats()
-    try:
-        batch.send_all()
+class CeleryQueue:
+    """The queue backend: Celery workers on a Redis broker grade the tasks (see grader/batch/queue/__init__.py)."""
+
+    def __init__(self, broker_url: str, wait_limit_s: float | None = None, poll_s: float = 0.5) -> None:
+        self.broker_url, self.wait_limit_s, self.poll_s = broker_url, wait_limit_s, poll_s
+
+    def run(self, tasks: Sequence[Task], on_event: OnEvent, on_result: OnResult) -> RunEnd:
+        """Send each task (or reuse its result), then collect results as workers finish them."""
+        app = make_app(self.broker_url)
+        batch = QueuedBatch(app, tasks, on_event, on_result)
+        limit = self.wait_limit_s if self.wait_limit_s is not None else max(3600.0, 4 * task_limit(tasks[0].rubric))
+        end = RunEnd()
+        try:
+            batch.send_all()
+            self.follow(batch, limit)
+        except KeyboardInterrupt:
+            # Stop waiting, not grading: what workers finish stays in the backend for the next run.
+            end.interrupted = True
+            for name in batch.waiting:
+                end.stopped.append(name)
+                on_event(BatchEvent("stopped", name))
+        finally:
+            app.close()
+        return end
+
+    def follow(self, batch: QueuedBatch, limit: float) -> None:
+        beats = Beats()
         deadline = time.monotonic() + limit
         while batch.waiting:
             batch.step(beats)
             for queued in list(batch.waiting.values()) if time.monotonic() > deadline else []:
                 batch.give_up(queued, f"no worker finished it within the batch's wait limit of {limit:g} s "
                               "(are workers running? `grader worker --broker URL`)")
-            time.sleep(poll_s if batch.waiting else 0)
-    except KeyboardInterrupt:
-        # Stop waiting, not grading: what workers finish stays in the backend for the next run.
-        result.interrupted = True
-        for name in batch.waiting:
-            result.stopped.append(name)
-            emit(_event("stopped", name, None, total))
-    finally:
-        app.close()
+            time.sleep(self.poll_s if batch.waiting else 0)

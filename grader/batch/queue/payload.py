@@ -7,7 +7,6 @@ grader ever runs on them.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import io
@@ -17,12 +16,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from grader.errors import GraderError
 from grader.batch.queue.config import QueueError
-from grader.rubric import CheckOverride, Expectations, Limits, Rubric
+from grader.errors import GraderError
+from grader.rubric import Rubric
 
 PAYLOAD_KIND = "compose-grader/grade"
-PAYLOAD_VERSION = 2  # 2: workers beat while grading (grader/batch/queue/liveness.py)
+PAYLOAD_VERSION = 3  # 2: workers beat while grading (grader/batch/queue/liveness.py); 3: the rubric is Rubric.to_dict()
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 
 
@@ -31,18 +30,15 @@ class PayloadRefused(GraderError):
 
 
 def rubric_to_dict(rubric: Rubric) -> dict[str, Any]:
+    """The rubric as a task carries it (``Rubric.to_dict``), refused when it names extra check folders."""
     if rubric.extra_check_dirs:
         raise QueueError("extra_checks cannot travel to queue workers yet: install them on every worker, "
                          "or grade this rubric with a local batch")
-    return {"expect": dataclasses.asdict(rubric.expect), "limits": dataclasses.asdict(rubric.limits),
-            "checks": {key: dataclasses.asdict(value) for key, value in rubric.checks.items()},
-            "allow": sorted(rubric.allowed_policy_rules)}
+    return rubric.to_dict()
 
 
 def rubric_from_dict(data: dict[str, Any]) -> Rubric:
-    return Rubric(expect=Expectations(**data["expect"]), limits=Limits(**data["limits"]),
-                  checks={key: CheckOverride(**value) for key, value in data["checks"].items()},
-                  allowed_policy_rules=frozenset(data["allow"]))
+    return Rubric.from_dict(data)
 
 
 def zip_folder(folder: Path, limit: int = MAX_ARCHIVE_BYTES) -> bytes:

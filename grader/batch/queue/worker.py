@@ -22,19 +22,19 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import Ignore
 
-from grader.submission.archive import ArchiveError, ArchiveLimits, extracted
-from grader.errors import GraderError, SubmissionError
+from grader.batch.discovery import Submission
 from grader.batch.queue.config import (
     QUEUE_NAME,
-    SENT_KEY,
     TASK_NAME,
     first_id_of,
     make_app,
     queue_secret,
+    sent_attempt,
 )
 from grader.batch.queue.liveness import beating
 from grader.batch.queue.payload import check_payload, rubric_from_dict
-from grader.rubric import Rubric
+from grader.batch.source import grade_source
+from grader.errors import GraderError
 from grader.submission.workspace import WORKSPACE_PREFIX
 
 SWEEP_INTERVAL_ENV = "GRADER_QUEUE_SWEEP_INTERVAL"
@@ -57,8 +57,8 @@ def grade_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
     with beating(beat), tempfile.TemporaryDirectory(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-queue-") as folder:
         archive = Path(folder) / "submission.zip"
         archive.write_bytes(base64.b64decode(payload["archive"]))
-        entry = _grade_archive(archive, name, rubric_from_dict(payload["rubric"]), str(payload["mode"]))
-    entry["submission"] = name
+        rubric, mode = rubric_from_dict(payload["rubric"]), str(payload["mode"])
+        entry = grade_source(Submission(name, archive, "zip"), rubric, mode)
     entry["worker"] = worker
     return entry
 
@@ -68,23 +68,8 @@ def superseded(app: Celery, tid: str) -> bool:
 
     Revoking the lost attempt tells only the workers running then; this also covers a worker
     started later that gets the lost attempt once the broker's visibility timeout restores it."""
-    current = app.backend.client.get(SENT_KEY + first_id_of(tid))
-    text = current.decode() if isinstance(current, bytes) else str(current or "")
+    text = sent_attempt(app, first_id_of(tid))
     return first_id_of(text) == first_id_of(tid) and text != tid
-
-
-def _grade_archive(archive: Path, name: str, rubric: Rubric, mode: str) -> dict[str, Any]:
-    from grader.batch.pool import Submission, not_graded
-    from grader.grading.engine import grade
-
-    submission = Submission(name, archive, "zip")
-    try:
-        with extracted(archive, name, ArchiveLimits()) as path:
-            return grade(path, mode=mode, rubric=rubric).to_dict()
-    except ArchiveError as exc:
-        return not_graded(submission, rubric, refused=exc.message, hint=exc.hint)
-    except (GraderError, SubmissionError) as exc:
-        return not_graded(submission, rubric, error=str(exc))
 
 
 # Sweeping ---------------------------------------------------------------------------------------------

@@ -43,11 +43,19 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import re
 from typing import Any
 
-from grader.report.formats import diagnosis, num, status_of, unicode_safe
+from grader.report.formats import AnyResult, diagnosis, refusal, unicode_safe
+from grader.results import (
+    CheckResult,
+    GradeResult,
+    Location,
+    PolicyViolation,
+    Status,
+    number,
+    points_text,
+)
 
 TEST_STATUS = {"passed": "pass", "failed": "fail", "skipped": "fail", "error": "error"}
 MACHINE_FAULT = "(a fault of the grading machine, not of the submission)"
@@ -62,107 +70,77 @@ def log_safe(text: str) -> str:
     return "\n".join(": :" + line.lstrip()[2:] if line.lstrip().startswith("::") else line for line in lines)
 
 
-def exact_points(value: Any) -> int | float:
-    """Points for the reporter: an int when whole, else the float itself, never rounded."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0
-    if not math.isfinite(number):
-        return 0
-    return int(number) if number.is_integer() else number
-
-
-def _explained(check: dict[str, Any]) -> str:
+def _explained(check: CheckResult) -> str:
     """The check's message, then expected / found / where / fix, one per line."""
-    lines = [str(check.get("message") or "")]
-    lines += [f"{label}: {text}" for label, text in diagnosis(check)]
+    lines = [check.message] + [f"{label}: {text}" for label, text in diagnosis(check)]
     return "\n".join(line for line in lines if line)
 
 
-def report_text(check: dict[str, Any]) -> str:
+def report_text(check: CheckResult) -> str:
     """What the reporter prints under a failed or skipped check (its ``test_code``)."""
-    status = status_of(check)
-    if status not in ("failed", "skipped"):
-        return ""
-    check_id = str(check.get("id") or "check")
-    if status == "skipped":
-        return log_safe(f"{check_id} skipped: {check.get('message') or 'not run'}")
-    return log_safe(f"{check_id} failed: {_explained(check)}")
+    check_id = check.id or "check"
+    if check.status is Status.SKIPPED:
+        return log_safe(f"{check_id} skipped: {check.message or 'not run'}")
+    if check.status is Status.FAILED:
+        return log_safe(f"{check_id} failed: {_explained(check)}")
+    return ""
 
 
-def _message(check: dict[str, Any]) -> str:
+def _message(check: CheckResult) -> str:
     """``message``: the full text for any status; for an error it is all the reporter prints."""
-    status = status_of(check)
-    if status == "error":
-        title = str(check.get("title") or check.get("id") or "check")
-        return log_safe(f"{title}: {_explained(check)} {MACHINE_FAULT}")
-    text = _explained(check) if status == "failed" else str(check.get("message") or "")
-    return log_safe(f"skipped: {text}" if status == "skipped" else text)
+    if check.status is Status.ERROR:
+        return log_safe(f"{check.title or check.id or 'check'}: {_explained(check)} {MACHINE_FAULT}")
+    text = _explained(check) if check.status is Status.FAILED else check.message
+    return log_safe(f"skipped: {text}" if check.status is Status.SKIPPED else text)
 
 
-def _location(item: dict[str, Any]) -> dict[str, Any]:
-    location = item.get("location")
-    return location if isinstance(location, dict) else {}
+def _file_and_line(location: Location | None) -> tuple[str, int]:
+    return (location.file, location.line or 0) if location else ("", 0)
 
 
-def _integer(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _test(check: dict[str, Any]) -> dict[str, Any]:
-    location = _location(check)
-    points = f"{num(check.get('points'))}/{num(check.get('max_points'))}"
-    name = str(check.get("title") or check.get("id") or "check")
-    name += f" ({points} bonus)" if check.get("bonus") else f" ({points})"
-    try:
-        duration = round(float(check.get("duration_s") or 0) * 1000)
-    except (TypeError, ValueError):
-        duration = 0
+def _test(check: CheckResult) -> dict[str, Any]:
+    filename, line_no = _file_and_line(check.location)
+    points = f"{points_text(check.points)}/{points_text(check.max_points)}"
+    name = f"{check.title or check.id or 'check'} ({points}{' bonus' if check.bonus else ''})"
     return {
         "name": log_safe(name).replace("\n", " "),
-        "status": TEST_STATUS[status_of(check)],
-        "score": exact_points(check.get("points")),
+        "status": TEST_STATUS[check.status.value],
+        "score": number(check.points),
         "message": _message(check),
         "test_code": report_text(check),
-        "filename": str(location.get("file") or ""),
-        "line_no": _integer(location.get("line")),
-        "duration": duration,
+        "filename": filename,
+        "line_no": line_no,
+        "duration": round(check.duration_s * 1000),
     }
 
 
-def _policy_test(policy: list[dict[str, Any]]) -> dict[str, Any]:
+def _policy_test(policy: list[PolicyViolation]) -> dict[str, Any]:
     """Not a check, and worth no points, but the student must see why nothing was booted."""
     lines = ["policy failed: refused by the safety policy, so nothing was built or started"]
     for violation in policy:
-        location = _location(violation)
-        where = f" (at {location['file']}:{location.get('line') or '?'})" if location.get("file") else ""
-        lines.append(f"- {violation.get('message') or violation.get('rule')}{where}")
-    first = _location(policy[0])
+        where = f" (at {violation.location.file}:{violation.location.line or '?'})" if violation.location else ""
+        lines.append(f"- {refusal(violation)}{where}")
+    filename, line_no = _file_and_line(policy[0].location)
     text = log_safe("\n".join(lines))
     return {"name": "Safety policy (0/0)", "status": "fail", "score": 0, "message": text, "test_code": text,
-            "filename": str(first.get("file") or ""), "line_no": _integer(first.get("line")), "duration": 0}
+            "filename": filename, "line_no": line_no, "duration": 0}
 
 
-def classroom_status(result: dict[str, Any], min_score: float = 0) -> str:
+def classroom_status(value: AnyResult, min_score: float = 0) -> str:
     """`error` for a machine fault; with a min-score, pass at or above it (a refusal never
     passes); without one, pass when every required check passed."""
-    checks = result.get("checks") or []
-    if any(status_of(check) == "error" for check in checks):
+    result = GradeResult.of(value)
+    if any(check.status is Status.ERROR for check in result.checks):
         return "error"
     try:
         minimum = float(min_score or 0)
-        score = float(result.get("score") or 0)
     except (TypeError, ValueError):
         return "fail"
-    if result.get("policy"):
+    if result.policy:
         return "fail"
     if minimum > 0:
-        return "pass" if score >= minimum else "fail"
-    return "pass" if result.get("passed") else "fail"
+        return "pass" if result.score >= minimum else "fail"
+    return "pass" if result.passed else "fail"
 
 
 def recorded_points(data: dict[str, Any]) -> int | float:
@@ -183,19 +161,20 @@ def _settle_score(tests: list[dict[str, Any]], score: float) -> None:
         return
     last = tests[-1]
     last["score"] = 0
-    last["score"] = exact_points(score - recorded_points({"tests": tests}))
+    last["score"] = number(score - recorded_points({"tests": tests}))
 
 
-def to_classroom(result: dict[str, Any], min_score: float = 0) -> dict[str, Any]:
-    """The reporter's JSON for one grading (a ``GradeResult.to_dict()``)."""
-    tests = [_test(check) for check in result.get("checks") or []]
-    _settle_score(tests, exact_points(result.get("score")))
-    if result.get("policy"):
-        tests.append(_policy_test(result["policy"]))  # worth 0: the sum stays the score
+def to_classroom(value: AnyResult, min_score: float = 0) -> dict[str, Any]:
+    """The reporter's JSON for one grading (a ``GradeResult`` or its ``to_dict()``)."""
+    result = GradeResult.of(value)
+    tests = [_test(check) for check in result.checks]
+    _settle_score(tests, number(result.score))
+    if result.policy:
+        tests.append(_policy_test(result.policy))  # worth 0: the sum stays the score
     return unicode_safe({
         "version": 1,
         "status": classroom_status(result, min_score),
-        "max_score": exact_points(result.get("max_score")),
+        "max_score": number(result.max_score),
         "tests": tests,
     })
 

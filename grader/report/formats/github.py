@@ -1,4 +1,4 @@
-"""The GitHub Action's reporting step: ``python -m grader.formats.github --result result.json``.
+"""The GitHub Action's reporting step: ``python -m grader.report.formats.github --result result.json``.
 
 Run after ``grader check --json result.json`` (see action.yml). It
 
@@ -22,12 +22,16 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
-from grader.report.formats import num, status_of, unicode_safe
-from grader.report.formats.classroom import encode_classroom, error_classroom, to_classroom
+from grader.report.formats import AnyResult
+from grader.report.formats.classroom import (
+    encode_classroom,
+    error_classroom,
+    to_classroom,
+)
 from grader.report.formats.gradescope import load_result
 from grader.report.formats.markdown import prose, to_markdown
+from grader.results import CheckResult, GradeResult, Location, Status, points_text
 
 
 def _truthy(value: str | None) -> bool:
@@ -56,41 +60,37 @@ def _command_property(text: str) -> str:
     return _command_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(result: dict[str, Any], prefix: str = "") -> list[str]:
-    """``::error file=...,line=...,title=...::message`` for each failed check with a location."""
-    commands = []
-    for check in result.get("checks") or []:
-        location = check.get("location")
-        if status_of(check) != "failed" or not isinstance(location, dict) or not location.get("file"):
-            continue
-        file = os.path.normpath(os.path.join(prefix, str(location["file"]))) if prefix else str(location["file"])
-        message = str(check.get("message") or "")
-        if check.get("hint"):
-            message += f"\nFix: {check['hint']}"
-        properties = [f"file={_command_property(file)}"]
-        if location.get("line"):
-            properties.append(f"line={_command_property(str(location['line']))}")
-        title = str(check.get("id") or "")
-        if check.get("title"):
-            title += f": {check['title']}"
-        properties.append(f"title={_command_property(title)}")
-        commands.append(f"::error {','.join(properties)}::{_command_data(message)}")
-    return commands
+def _annotation(check: CheckResult, location: Location, prefix: str) -> str:
+    """``::error file=...,line=...,title=...::message`` for a failed check at ``location``."""
+    file = os.path.normpath(os.path.join(prefix, location.file)) if prefix else location.file
+    message = check.message + (f"\nFix: {check.hint}" if check.hint else "")
+    properties = [f"file={_command_property(file)}"]
+    if location.line:
+        properties.append(f"line={_command_property(str(location.line))}")
+    title = check.id + (f": {check.title}" if check.title else "")
+    properties.append(f"title={_command_property(title)}")
+    return f"::error {','.join(properties)}::{_command_data(message)}"
 
 
-def _report_path(result: dict[str, Any] | None, report_dir: Path | None) -> str:
+def annotations(value: AnyResult, prefix: str = "") -> list[str]:
+    """An ``::error`` workflow command for each failed check with a location."""
+    return [_annotation(check, check.location, prefix) for check in GradeResult.of(value).checks
+            if check.status is Status.FAILED and check.location]
+
+
+def _report_path(result: GradeResult | None, report_dir: Path | None) -> str:
     if not report_dir or not report_dir.is_dir():
         return ""
-    if result and result.get("submission"):
-        candidate = report_dir / f"{result['submission']}.html"
+    if result and result.submission:
+        candidate = report_dir / f"{result.submission}.html"
         if candidate.is_file():
             return str(candidate.resolve())
     found = sorted(report_dir.glob("*.html"))
     return str(found[0].resolve()) if len(found) == 1 else ""
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.formats.github",
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m grader.report.formats.github",
                                      description="Write the GitHub Action's outputs and step summary.")
     parser.add_argument("--result", required=True, type=Path, help="the JSON of `grader check --json`")
     parser.add_argument("--min-score", default="0", help="score below which the status is 'fail' (default 0)")
@@ -98,42 +98,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-code", type=int, help="exit status of `grader check`, quoted when it wrote no result")
     parser.add_argument("--path", default="", help="the graded folder, relative to the repository (for annotations)")
     parser.add_argument("--fail-step", default="false", help="'true': exit 1 unless the status is 'pass'")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def _no_result(why: str, args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """The outputs and summary when the grader wrote no result: status error, and why."""
+    if args.exit_code is not None:
+        why += f" (grader check exited with status {args.exit_code}; its log above says why)"
+    classroom = error_classroom(f"The grader could not grade this submission: {why}")
+    outputs = {"result": encode_classroom(classroom), "score": "0", "max-score": "0",
+               "report": _report_path(None, args.report_dir), "status": "error", "passed": "false"}
+    print(f"::error title=compose-grader::{_command_data('The grader could not grade this submission: ' + why)}")
+    return outputs, f"## ⚠️ compose-grader could not grade this submission\n\n{prose(why)}\n"
+
+
+def _graded(result: GradeResult, min_score: float, args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """The outputs and summary of a grading; its annotations are printed."""
+    classroom = to_classroom(result, min_score)
+    outputs = {"result": encode_classroom(classroom), "score": points_text(result.score),
+               "max-score": points_text(result.max_score), "report": _report_path(result, args.report_dir),
+               "status": classroom["status"], "passed": "true" if result.passed else "false"}
+    summary = to_markdown([result])
+    if min_score and result.score < min_score:
+        summary += f"\nBelow the minimum score to pass ({points_text(min_score)}).\n"
+    for command in annotations(result, args.path.strip().rstrip("/") if args.path not in ("", ".") else ""):
+        print(command)
+    return outputs, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     try:
         min_score = float(args.min_score or 0)
     except ValueError:
         print(f"::error title=compose-grader::min-score must be a number, not {args.min_score!r}")
         return 2
-
     result, problem = load_result(args.result)
-    result = unicode_safe(result)
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if result is None:
-        why = problem or "no result"
-        if args.exit_code is not None:
-            why += f" (grader check exited with status {args.exit_code}; its log above says why)"
-        classroom = error_classroom(f"The grader could not grade this submission: {why}")
-        outputs = {"result": encode_classroom(classroom), "score": "0", "max-score": "0",
-                   "report": _report_path(None, args.report_dir), "status": "error", "passed": "false"}
-        summary = f"## ⚠️ compose-grader could not grade this submission\n\n{prose(why)}\n"
-        print(f"::error title=compose-grader::{_command_data('The grader could not grade this submission: ' + why)}")
-    else:
-        classroom = to_classroom(result, min_score)
-        outputs = {
-            "result": encode_classroom(classroom),
-            "score": num(result.get("score")),
-            "max-score": num(result.get("max_score")),
-            "report": _report_path(result, args.report_dir),
-            "status": classroom["status"],
-            "passed": "true" if result.get("passed") else "false",
-        }
-        summary = to_markdown([result])
-        if min_score and float(result.get("score") or 0) < min_score:
-            summary += f"\nBelow the minimum score to pass ({num(min_score)}).\n"
-        for command in annotations(result, args.path.strip().rstrip("/") if args.path not in ("", ".") else ""):
-            print(command)
+    outputs, summary = _graded(result, min_score, args) if result else _no_result(problem or "no result", args)
     write_outputs(os.environ.get("GITHUB_OUTPUT"), outputs)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8") as handle:
             handle.write(summary + "\n")

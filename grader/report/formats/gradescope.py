@@ -17,7 +17,7 @@ Choices, all documented in examples/gradescope/README.md:
   wrote can inject HTML or Markdown.
 - Everything is ``visible``: the point of this grader is telling students what to fix.
 
-``python -m grader.formats.gradescope --result result.json --out results.json`` converts a
+``python -m grader.report.formats.gradescope --result result.json --out results.json`` converts a
 saved ``grader check --json`` file; when that file is missing or unreadable (the grader
 could not run), it still writes a valid results.json with score 0 and the reason.
 """
@@ -31,93 +31,83 @@ from pathlib import Path
 from typing import Any
 
 from grader.report.formats import (
-    counts,
+    AnyResult,
     diagnosis_text,
-    num,
-    number,
+    failing,
+    refusal,
     score_line,
-    status_of,
+    tally_text,
     unicode_safe,
 )
+from grader.results import CheckResult, GradeResult, Status, number, points_text
 
 STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped", "error": "Grader error"}
 
 
-def _test_output(check: dict[str, Any]) -> str:
-    status = status_of(check)
-    head = f"{STATUS_WORDS[status]}: {num(check.get('points'))}/{num(check.get('max_points'))} points"
-    if check.get("bonus"):
+def _score(value: float) -> int | float:
+    """Points for Gradescope, to the thousandth."""
+    return number(round(value, 3))
+
+
+def _test_output(check: CheckResult) -> str:
+    status = check.status.value
+    head = f"{STATUS_WORDS[status]}: {points_text(check.points)}/{points_text(check.max_points)} points"
+    if check.bonus:
         head += " (bonus: adds to the score, not to the maximum)"
-    if status in ("failed", "error"):
-        body = diagnosis_text(check)
-    else:
-        body = str(check.get("message") or "")
-    if status == "error":
+    body = diagnosis_text(check) if check.status in (Status.FAILED, Status.ERROR) else check.message
+    if check.status is Status.ERROR:
         body += "\n\nThis is a fault of the grading machine, not of your submission: ask your instructor to regrade."
     return f"{head}\n{body}".strip()
 
 
-def _execution_time(result: dict[str, Any]) -> int:
-    try:
-        return max(math.ceil(float(result.get("duration_s") or 0)), 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _summary(result: dict[str, Any]) -> str:
-    checks = list(result.get("checks") or [])
-    tally = counts(checks)
+def _summary(result: GradeResult) -> str:
     lines = [score_line(result)]
-    verdict = "Every required check passed." if result.get("passed") else "Not every required check passed."
-    parts = [f"{tally[s]} {s}" for s in ("passed", "failed", "skipped", "error") if tally[s]]
-    lines.append(f"{verdict} ({', '.join(parts) or 'no checks'})")
-    failing = [c for c in checks if status_of(c) in ("failed", "error")]
-    if failing:
-        lines.append("To fix: " + ", ".join(str(c.get("id")) for c in failing) + " (details below).")
-    if result.get("notice"):
-        lines.append(str(result["notice"]))
-    for violation in result.get("policy") or []:
-        lines.append(f"Refused by the safety policy: {violation.get('message') or violation.get('rule')}")
-    if result.get("mode") == "static":
+    verdict = "Every required check passed." if result.passed else "Not every required check passed."
+    lines.append(f"{verdict} ({tally_text(result)})")
+    if failing(result):
+        lines.append("To fix: " + ", ".join(check.id for check in failing(result)) + " (details below).")
+    if result.notice:
+        lines.append(result.notice)
+    lines += [f"Refused by the safety policy: {refusal(violation)}" for violation in result.policy]
+    if result.mode == "static":
         lines.append("Static mode: the stack was not started, so the runtime checks are skipped.")
     return "\n".join(lines)
 
 
-def to_gradescope(result: dict[str, Any]) -> dict[str, Any]:
-    """Gradescope's results.json for one grading (a ``GradeResult.to_dict()``)."""
-    tests = []
-    for index, check in enumerate(result.get("checks") or [], start=1):
-        bonus = bool(check.get("bonus"))
-        name = str(check.get("title") or check.get("id") or f"check {index}")
-        name += f" ({check.get('id')}{', bonus' if bonus else ''})"
-        tests.append({
-            "name": name,
-            "number": str(index),
-            "score": number(check.get("points")),
-            "max_score": 0 if bonus else number(check.get("max_points")),
-            "status": "passed" if status_of(check) == "passed" else "failed",
-            "output": _test_output(check),
-            "output_format": "text",
-            "visibility": "visible",
-            "tags": [str(check.get("id")), status_of(check)] + (["bonus"] if bonus else []),
-            "extra_data": {"id": check.get("id"), "status": status_of(check), "bonus": bonus,
-                           "max_points": number(check.get("max_points"))},
-        })
+def _test(index: int, check: CheckResult) -> dict[str, Any]:
+    status = check.status.value
+    return {
+        "name": f"{check.title or check.id or f'check {index}'} ({check.id}{', bonus' if check.bonus else ''})",
+        "number": str(index),
+        "score": _score(check.points),
+        "max_score": 0 if check.bonus else _score(check.max_points),
+        "status": "passed" if check.status is Status.PASSED else "failed",
+        "output": _test_output(check),
+        "output_format": "text",
+        "visibility": "visible",
+        "tags": [check.id, status] + (["bonus"] if check.bonus else []),
+        "extra_data": {"id": check.id, "status": status, "bonus": check.bonus, "max_points": _score(check.max_points)},
+    }
+
+
+def to_gradescope(value: AnyResult) -> dict[str, Any]:
+    """Gradescope's results.json for one grading (a ``GradeResult`` or its ``to_dict()``)."""
+    result = GradeResult.of(value)
     return unicode_safe({
-        "score": number(result.get("score")),
-        "execution_time": _execution_time(result),
+        "score": _score(result.score),
+        "execution_time": max(math.ceil(result.duration_s), 0),
         "output": _summary(result),
         "output_format": "text",
         "test_output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": tests,
+        "tests": [_test(index, check) for index, check in enumerate(result.checks, start=1)],
         "extra_data": {
-            "max_score": number(result.get("max_score")),
-            "passed": bool(result.get("passed")),
-            "mode": result.get("mode"),
-            "grader_version": result.get("grader_version"),
-            "submission": result.get("submission"),
+            "max_score": _score(result.max_score),
+            "passed": result.passed,
+            "mode": result.mode,
+            "grader_version": result.grader_version,
+            "submission": result.submission,
         },
     })
 
@@ -137,8 +127,8 @@ def failure_results(reason: str) -> dict[str, Any]:
     }
 
 
-def load_result(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """The JSON result at ``path``, or (None, why not)."""
+def load_result(path: Path) -> tuple[GradeResult | None, str | None]:
+    """The grading the JSON result at ``path`` holds (student text UTF-8 can carry), or (None, why not)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -147,11 +137,11 @@ def load_result(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"the result {path} could not be read: {exc}"
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
         return None, f"the result {path} is not a grading result"
-    return data, None
+    return GradeResult.from_dict(unicode_safe(data)), None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.formats.gradescope",
+    parser = argparse.ArgumentParser(prog="python -m grader.report.formats.gradescope",
                                      description="Write Gradescope's results.json from a `grader check --json` file.")
     parser.add_argument("--result", required=True, type=Path, help="the JSON result of `grader check --json`")
     parser.add_argument("--out", type=Path, default=Path("/autograder/results/results.json"),
@@ -161,15 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result, problem = load_result(args.result)
     if result is None:
+        problem = problem or "unknown"
         if args.exit_code is not None:
             problem += f" (grader check exited with status {args.exit_code})"
-        results = failure_results(problem or "unknown")
+        results = failure_results(problem)
     else:
         results = to_gradescope(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}: score {num(results['score'])}"
-          + (f" / {num(result.get('max_score'))}" if result else " (no grading result)"))
+    print(f"wrote {args.out}: score {points_text(results['score'])}"
+          + (f" / {points_text(result.max_score)}" if result else " (no grading result)"))
     return 0
 
 

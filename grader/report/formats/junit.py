@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 from grader.report.formats import (
-    counts,
+    AnyResult,
     diagnosis_text,
-    num,
     points_label,
+    refusal,
     score_line,
-    status_of,
 )
+from grader.results import CheckResult, GradeResult, Status, points_text
 
 # Characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets); everything else is dropped.
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -35,11 +36,8 @@ def xml_text(value: Any) -> str:
     return _INVALID_XML.sub("", "" if value is None else str(value))
 
 
-def _seconds(value: Any) -> str:
-    try:
-        return f"{max(float(value), 0.0):.3f}"
-    except (TypeError, ValueError):
-        return "0.000"
+def _seconds(value: float) -> str:
+    return f"{max(value, 0.0):.3f}"
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attributes: Any) -> ET.Element:
@@ -49,71 +47,66 @@ def _element(parent: ET.Element, tag: str, text: str | None = None, **attributes
     return element
 
 
-def _testcase(suite: ET.Element, submission: str, check: dict[str, Any]) -> None:
-    status = status_of(check)
-    case = _element(suite, "testcase", name=check.get("id") or "(unnamed check)", classname=submission,
-                    time=_seconds(check.get("duration_s")))
-    message = check.get("message") or status
-    if status == "failed":
-        _element(case, "failure", diagnosis_text(check), message=message, type="failed")
-    elif status == "error":
-        _element(case, "error", diagnosis_text(check), message=message, type="error")
-    elif status == "skipped":
+_OUTCOMES = {Status.FAILED: ("failure", "failed"), Status.ERROR: ("error", "error")}
+
+
+def _testcase(suite: ET.Element, submission: str, check: CheckResult) -> None:
+    case = _element(suite, "testcase", name=check.id or "(unnamed check)", classname=submission,
+                    time=_seconds(check.duration_s))
+    message = check.message or check.status.value
+    if check.status in _OUTCOMES:
+        tag, kind = _OUTCOMES[check.status]
+        _element(case, tag, diagnosis_text(check), message=message, type=kind)
+    elif check.status is Status.SKIPPED:
         _element(case, "skipped", message=message)
     out = [f"points: {points_label(check)}"]
-    if check.get("title"):
-        out.append(f"title: {check['title']}")
-    if status == "passed" and check.get("message"):
-        out.append(f"message: {check['message']}")
+    if check.title:
+        out.append(f"title: {check.title}")
+    if check.status is Status.PASSED and check.message:
+        out.append(f"message: {check.message}")
     _element(case, "system-out", "\n".join(out))
 
 
-def _suite(root: ET.Element, result: dict[str, Any]) -> dict[str, int]:
-    submission = str(result.get("submission") or "submission")
-    checks = list(result.get("checks") or [])
-    tally = counts(checks)
-    attributes = {
-        "name": submission,
-        "tests": len(checks),
-        "failures": tally["failed"],
-        "errors": tally["error"],
-        "skipped": tally["skipped"],
-        "time": _seconds(result.get("duration_s")),
-    }
-    if result.get("started_at"):
-        attributes["timestamp"] = result["started_at"]
-    suite = _element(root, "testsuite", **attributes)
+def _properties(suite: ET.Element, result: GradeResult) -> None:
+    """Score, maximum, verdict and how it was graded: only a suite may carry properties."""
     properties = _element(suite, "properties")
-    for name in ("score", "max_score"):
-        _element(properties, "property", name=name, value=num(result.get(name)))
-    for name in ("passed", "mode", "grader_version", "compose_file"):
-        if result.get(name) is not None:
-            value = str(result[name]).lower() if isinstance(result[name], bool) else result[name]
+    values = {"score": points_text(result.score), "max_score": points_text(result.max_score),
+              "passed": str(result.passed).lower(), "mode": result.mode, "grader_version": result.grader_version,
+              "compose_file": result.compose_file}
+    for name, value in values.items():
+        if value is not None:
             _element(properties, "property", name=name, value=value)
-    for check in checks:
+
+
+def _suite(root: ET.Element, result: GradeResult) -> dict[str, int]:
+    submission = result.submission or "submission"
+    tally = result.tally()
+    counts = {"tests": len(result.checks), "failures": tally["failed"], "errors": tally["error"],
+              "skipped": tally["skipped"]}
+    attributes: dict[str, Any] = {"name": submission, **counts, "time": _seconds(result.duration_s)}
+    if result.started_at:
+        attributes["timestamp"] = result.started_at
+    suite = _element(root, "testsuite", **attributes)
+    _properties(suite, result)
+    for check in result.checks:
         _testcase(suite, submission, check)
     out = [score_line(result)]
-    if result.get("notice"):
-        out.append(str(result["notice"]))
-    for violation in result.get("policy") or []:
-        out.append(f"refused by the safety policy: {violation.get('message') or violation.get('rule')}")
+    if result.notice:
+        out.append(result.notice)
+    out += [f"refused by the safety policy: {refusal(violation)}" for violation in result.policy]
     _element(suite, "system-out", "\n".join(out))
-    return {"tests": len(checks), "failures": tally["failed"], "errors": tally["error"],
-            "skipped": tally["skipped"]}
+    return counts
 
 
-def to_junit(results: list[dict[str, Any]]) -> str:
-    """JUnit XML for one or more gradings (each a ``GradeResult.to_dict()``)."""
+def to_junit(results: Sequence[AnyResult]) -> str:
+    """JUnit XML for one or more gradings (each a ``GradeResult`` or its ``to_dict()``)."""
     root = ET.Element("testsuites", {"name": "compose-grader"})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     time = 0.0
-    for result in results:
+    for result in map(GradeResult.of, results):
         for key, value in _suite(root, result).items():
             totals[key] += value
-        try:
-            time += float(result.get("duration_s") or 0)
-        except (TypeError, ValueError):
-            pass
+        time += result.duration_s
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", _seconds(time))

@@ -37,9 +37,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from grader.report.formats import num, status_of, where
-from grader.report.gradebook import safe_cell
 from grader.lms.model import Identity, LmsError
+from grader.report.formats import AnyResult, failing, refusal, where
+from grader.report.gradebook import safe_cell
+from grader.results import GradeResult, points_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
@@ -56,12 +57,12 @@ class GradeRow:
     feedback: tuple[str, ...] = ()
 
     @classmethod
-    def from_result(cls, identity: Identity, result: dict[str, Any] | None) -> GradeRow:
-        """The row for a ``GradeResult.to_dict()`` (or None for a student with no submission)."""
-        if not result:
+    def from_result(cls, identity: Identity, value: AnyResult | None) -> GradeRow:
+        """The row for a grading or its ``to_dict()`` (or None for a student with no submission)."""
+        if not value:
             return cls(identity, None, 0.0)
-        return cls(identity, float(result.get("score") or 0), float(result.get("max_score") or 0),
-                   tuple(feedback_lines(result)))
+        result = GradeResult.of(value)
+        return cls(identity, result.score, result.max_score, tuple(feedback_lines(result)))
 
 
 @dataclass(frozen=True)
@@ -82,22 +83,21 @@ def _one_line(text: Any) -> str:
     return " ".join(_CONTROL.sub(" ", str(text or "")).split())
 
 
-def feedback_lines(result: dict[str, Any], limit: int = 6) -> list[str]:
+def feedback_lines(value: AnyResult, limit: int = 6) -> list[str]:
     """A few lines for a student: the score, why nothing ran if refused, each failed check and its fix."""
-    lines = [f"compose-grader: {num(result.get('score'))} / {num(result.get('max_score'))}"]
-    for violation in result.get("policy") or []:
-        lines.append(f"Refused by the safety policy: {_one_line(violation.get('message') or violation.get('rule'))}")
-    failed = [check for check in result.get("checks") or [] if status_of(check) in ("failed", "error")]
-    for check in failed[:limit]:
+    result = GradeResult.of(value)
+    lines = [f"compose-grader: {points_text(result.score)} / {points_text(result.max_score)}"]
+    lines += [f"Refused by the safety policy: {_one_line(refusal(violation))}" for violation in result.policy]
+    for check in failing(result)[:limit]:
         place = f" ({where(check)})" if where(check) else ""
-        line = f"✗ {_one_line(check.get('title') or check.get('id'))}{place}: {_one_line(check.get('message'))}"
-        if check.get("found") not in (None, ""):
-            line += f" Found {_one_line(check['found'])}; expected {_one_line(check.get('expected'))}."
-        if check.get("hint"):
-            line += f" Fix: {_one_line(check['hint'])}"
+        line = f"✗ {_one_line(check.title or check.id)}{place}: {_one_line(check.message)}"
+        if check.found not in (None, ""):
+            line += f" Found {_one_line(check.found)}; expected {_one_line(check.expected)}."
+        if check.hint:
+            line += f" Fix: {_one_line(check.hint)}"
         lines.append(line)
-    if len(failed) > limit:
-        lines.append(f"… and {len(failed) - limit} more: see your report")
+    if len(failing(result)) > limit:
+        lines.append(f"… and {len(failing(result)) - limit} more: see your report")
     return lines
 
 
@@ -106,7 +106,7 @@ def _points(row: GradeRow, points_possible: float | None) -> str:
     score = row.score or 0.0
     if points_possible is not None and row.max_score > 0:
         score = score / row.max_score * points_possible
-    return num(score)
+    return points_text(score)
 
 
 def _verbatim(value: str) -> str | None:
@@ -163,7 +163,7 @@ def moodle_worksheet(rows: list[GradeRow], points_possible: float | None = None,
         if not participant:
             return "a team submission: the worksheet grades each member by their own participant id"
         feedback = "<br>".join(html.escape(line, quote=False) for line in row.feedback)
-        maximum = num(points_possible if points_possible is not None else row.max_score)
+        maximum = points_text(points_possible if points_possible is not None else row.max_score)
         return [MOODLE_PARTICIPANT + participant, safe_cell(row.identity.display_name), safe_cell(row.identity.email),
                 "Submitted for grading", _points(row, points_possible), maximum, "Yes", row.identity.attempt, stamp,
                 safe_cell(feedback)]
@@ -185,7 +185,7 @@ def blackboard_grade_center(rows: list[GradeRow], assignment: str, column_id: st
         raise LmsError(f"Blackboard column id must be digits (after '|' in a downloaded column's header), not {column_id!r}")
     total = points_possible if points_possible is not None else max((row.max_score for row in rows), default=0)
     header = ["Last Name", "First Name", "Username",
-              f"{safe_cell(_one_line(assignment))} [Total Pts: {num(total)} Score] |{column}"]
+              f"{safe_cell(_one_line(assignment))} [Total Pts: {points_text(total)} Score] |{column}"]
 
     def make(row: GradeRow) -> list[str] | str:
         username = _verbatim(row.identity.username)

@@ -12,17 +12,20 @@ goes into fenced blocks. In table cells ``|`` is escaped and newlines become ``<
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from grader.report.formats import (
-    counts,
+    AnyResult,
     diagnosis,
-    num,
+    failing,
     points_label,
+    refusal,
     score_line,
-    status_of,
+    tally_text,
     unicode_safe,
 )
+from grader.results import CheckResult, GradeResult, Status, points_text
 
 STATUS_CELLS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "➖ skipped", "error": "⚠️ error"}
 LABELS = {"expected": "Expected", "found": "Found", "where": "Where", "fix": "How to fix"}
@@ -78,47 +81,55 @@ def _block(text: Any, indent: str = "  ") -> list[str]:
     return [indent + fence] + [indent + line for line in text.split("\n")] + [indent + fence]
 
 
-def _submission(result: dict[str, Any], level: int) -> list[str]:
-    checks = list(result.get("checks") or [])
-    passed = bool(result.get("passed"))
-    mark = "✅" if passed else "❌"
-    name = prose(result.get("submission") or "submission")
-    lines = [f"{'#' * level} {mark} {name}: {num(result.get('score'))} / {num(result.get('max_score'))}", ""]
-    tally = counts(checks)
-    parts = [f"{tally[s]} {s}" for s in ("passed", "failed", "skipped", "error") if tally[s]]
-    verdict = "every required check passed" if passed else "not every required check passed"
-    lines.append(f"**{score_line(result)}**: {verdict} ({', '.join(parts) or 'no checks'}).")
-    if result.get("mode") and result.get("mode") != "full":
-        lines.append(f"Mode: {prose(result['mode'])}.")
-    if result.get("notice"):
-        lines += ["", f"> {prose(result['notice'])}"]
-    for violation in result.get("policy") or []:
-        lines += ["", f"> **Refused by the safety policy:** {prose(violation.get('message') or violation.get('rule'))}"]
-    lines += ["", "| check | status | points |", "|---|---|---:|"]
-    for check in checks:
-        title = prose(check.get("title") or check.get("id") or "check")
-        label = f"{title} ({code(check.get('id') or '')})"
-        lines.append(f"| {cell(label)} | {STATUS_CELLS[status_of(check)]} | {cell(points_label(check))} |")
-    failing = [check for check in checks if status_of(check) in ("failed", "error")]
-    if failing:
-        lines += ["", f"{'#' * (level + 1)} What to fix", ""]
-        for check in failing:
-            kind = "grader error (not your fault: ask for a regrade)" if status_of(check) == "error" else "failed"
-            lines.append(f"- **{prose(check.get('title') or check.get('id'))}** ({code(check.get('id') or '')}, {kind}): "
-                         f"{prose(check.get('message') or '')}")
-            for label, text in diagnosis(check):
-                value = prose(text) if label == "fix" else code(text)
-                lines.append(f"  - {LABELS[label]}: {value}")
-            if check.get("details"):
-                lines += ["  <details><summary>Details</summary>", ""] + _block(check["details"]) + ["", "  </details>"]
+def _summary(result: GradeResult, level: int) -> list[str]:
+    """The heading with the score, the verdict, and what the grader has to say about the whole grading."""
+    mark = "✅" if result.passed else "❌"
+    name = prose(result.submission or "submission")
+    lines = [f"{'#' * level} {mark} {name}: {points_text(result.score)} / {points_text(result.max_score)}", ""]
+    verdict = "every required check passed" if result.passed else "not every required check passed"
+    lines.append(f"**{score_line(result)}**: {verdict} ({tally_text(result)}).")
+    if result.mode != "full":
+        lines.append(f"Mode: {prose(result.mode)}.")
+    if result.notice:
+        lines += ["", f"> {prose(result.notice)}"]
+    for violation in result.policy:
+        lines += ["", f"> **Refused by the safety policy:** {prose(refusal(violation))}"]
     return lines
 
 
-def to_markdown(results: list[dict[str, Any]], level: int = 2) -> str:
-    """The summary of one or more gradings (each a ``GradeResult.to_dict()``)."""
+def _table(result: GradeResult) -> list[str]:
+    lines = ["", "| check | status | points |", "|---|---|---:|"]
+    for check in result.checks:
+        label = f"{prose(check.title or check.id or 'check')} ({code(check.id)})"
+        lines.append(f"| {cell(label)} | {STATUS_CELLS[check.status.value]} | {cell(points_label(check))} |")
+    return lines
+
+
+def _fix(check: CheckResult) -> list[str]:
+    """One failed (or errored) check: what is wrong, what was expected and found, and how to fix it."""
+    kind = "grader error (not your fault: ask for a regrade)" if check.status is Status.ERROR else "failed"
+    lines = [f"- **{prose(check.title or check.id)}** ({code(check.id)}, {kind}): {prose(check.message)}"]
+    for label, text in diagnosis(check):
+        lines.append(f"  - {LABELS[label]}: {prose(text) if label == 'fix' else code(text)}")
+    if check.details:
+        lines += ["  <details><summary>Details</summary>", ""] + _block(check.details) + ["", "  </details>"]
+    return lines
+
+
+def _submission(result: GradeResult, level: int) -> list[str]:
+    lines = _summary(result, level) + _table(result)
+    if failing(result):
+        lines += ["", f"{'#' * (level + 1)} What to fix", ""]
+        for check in failing(result):
+            lines += _fix(check)
+    return lines
+
+
+def to_markdown(results: Sequence[AnyResult], level: int = 2) -> str:
+    """The summary of one or more gradings (each a ``GradeResult`` or its ``to_dict()``)."""
     lines: list[str] = []
     for result in results:
         if lines:
             lines.append("")
-        lines += _submission(result, level)
+        lines += _submission(GradeResult.of(result), level)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,144 @@
+"""Benchmark: `grader check` against the fast floor, the least Docker work a grading needs.
+
+The floor is written out as the minimum sequence of Docker operations a grading of the sample
+must do, run by this script with no fixed waits (it polls for what it needs) and stop timeouts
+of 0: build (cached), up, PING, GET the key, SET + SAVE, `down` and `up` of the stack, three
+GETs of `/`, a restart of the web service, one more GET, `down -v`. It runs the student's own
+files under its own project name, on a private copy.
+
+Each round runs the grader and the floor once each, one after the other (alternating which goes
+first), after one warm-up of each so the build cache is warm for both; it prints, per sample,
+the median of each and the ratio of the medians. This replaces bench/bench_check.py, whose
+floor (`up --wait` + `down -v`) waited 10 s for Python as PID 1 to ignore SIGTERM and so made
+any grader look as fast as Docker.
+
+    python bench/bench_floor.py [--samples perfect redis_only wrong_port] [--rounds 5]
+    python bench/bench_floor.py --static --rounds 10      # static `grader check` wall time only
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_submissions"
+
+
+def _compose(project: str, folder: Path, *args: str, timeout: float = 600) -> str:
+    done = subprocess.run(["docker", "compose", "-p", project, *args], cwd=folder, capture_output=True, text=True,
+                          timeout=timeout, check=True)
+    return done.stdout
+
+
+def _until(probe: Callable[[], object], timeout: float = 60) -> object:
+    """Poll ``probe`` until it answers (no fixed wait): the floor waits only for what it observes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return probe()
+        except (redis.RedisError, requests.RequestException, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _published(project: str, folder: Path, service: str, port: int) -> int:
+    host_port = _compose(project, folder, "port", service, str(port)).strip().rsplit(":", 1)[-1]
+    return int(host_port)
+
+
+def floor_once(sample: Path) -> float:
+    """The least Docker work a grading of ``sample`` needs, timed."""
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+        copy = Path(tmp) / sample.name
+        shutil.copytree(sample, copy, symlinks=True)
+        project = f"benchfloor{time.monotonic_ns()}"
+        services = _compose(project, copy, "config", "--services").split()
+        started = time.monotonic()
+        try:
+            _compose(project, copy, "build")
+            _compose(project, copy, "up", "-d")
+            _redis_work(project, copy)
+            if "web" in services:
+                _web_work(project, copy)
+        finally:
+            subprocess.run(["docker", "compose", "-p", project, "down", "-v", "-t", "0"], cwd=copy,
+                           capture_output=True, timeout=600)
+        return time.monotonic() - started
+
+
+def _redis_work(project: str, folder: Path) -> None:
+    client = redis.Redis(port=_until(lambda: _published(project, folder, "redis", 6379)), socket_timeout=5)
+    _until(client.ping)
+    client.get("student_name")
+    client.set("bench:probe", "1")
+    client.save()
+    _compose(project, folder, "down", "-t", "0")
+    _compose(project, folder, "up", "-d")
+    client = redis.Redis(port=_until(lambda: _published(project, folder, "redis", 6379)), socket_timeout=5)
+    _until(client.ping)
+    assert client.get("bench:probe") == b"1"
+
+
+def _web_work(project: str, folder: Path) -> None:
+    url = f"http://127.0.0.1:{_until(lambda: _published(project, folder, 'web', 5000))}/"
+    for _ in range(3):
+        _until(lambda: requests.get(url, timeout=5).raise_for_status())
+    _compose(project, folder, "restart", "-t", "0", "web")
+    url = f"http://127.0.0.1:{_until(lambda: _published(project, folder, 'web', 5000))}/"
+    _until(lambda: requests.get(url, timeout=5).raise_for_status())
+
+
+def grader_once(sample: Path, *extra: str) -> tuple[float, dict]:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sample), "--json", "-", "--no-html",
+                           *extra], capture_output=True, text=True, timeout=900)
+    elapsed = time.monotonic() - started
+    return elapsed, json.loads(done.stdout)
+
+
+def bench_sample(name: str, rounds: int) -> tuple[float, float, dict]:
+    sample = SAMPLES / name
+    floor_once(sample), grader_once(sample)  # warm the build cache for both
+    floors, graders, statuses = [], [], {}
+    for index in range(rounds):
+        pair = [lambda: floors.append(floor_once(sample)), lambda: graders.append(grader_once(sample)[0])]
+        for run in (pair if index % 2 == 0 else pair[::-1]):
+            run()
+    _, result = grader_once(sample)
+    statuses = {check["id"]: check["status"] for check in result["checks"]}
+    return statistics.median(graders), statistics.median(floors), statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", nargs="+", default=["perfect", "redis_only", "wrong_port"])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--static", action="store_true", help="time static `grader check` only")
+    args = parser.parse_args()
+    if args.static:
+        times = [grader_once(SAMPLES / args.samples[0], "--static")[0] for _ in range(args.rounds)]
+        print(f"static grader check of {args.samples[0]}: median {statistics.median(times):.3f} s "
+              f"(min {min(times):.3f} s, {args.rounds} runs)")
+        return
+    print(f"{'sample':<14} {'grader check':>13} {'fast floor':>11} {'ratio':>7}   (medians of {args.rounds} pairs)")
+    for name in args.samples:
+        grader, floor, statuses = bench_sample(name, args.rounds)
+        passed = sum(status == "passed" for status in statuses.values())
+        print(f"{name:<14} {grader:>12.2f}s {floor:>10.2f}s {grader / floor:>6.2f}x   "
+              f"({passed}/{len(statuses)} checks passed)")
+
+
+if __name__ == "__main__":
+    main()
