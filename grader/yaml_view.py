@@ -45,8 +45,8 @@ _SPECIAL_FLOATS = {".inf": float("inf"), ".Inf": float("inf"), ".INF": float("in
 
 
 def _go_int(text: str) -> int | None:
-    """Go's strconv.ParseInt(text, 0, 64) after yaml.v3 removed underscores: 0x, 0o, 0b, and a
-    leading 0 for octal."""
+    """Go's strconv.ParseInt(text, 0, 64), then ParseUint, after yaml.v3 removed underscores: 0x, 0o,
+    0b, and a leading 0 for octal."""
     plain = text.replace("_", "")
     sign, digits = (plain[0], plain[1:]) if plain[:1] in "+-" else ("", plain)
     bases = (("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2))
@@ -63,7 +63,10 @@ def _go_int(text: str) -> int | None:
     except ValueError:
         return None
     value = -value if sign == "-" else value
-    return value if -(2 ** 63) <= value < 2 ** 63 else None
+    if -(2 ** 63) <= value < 2 ** 63:
+        return value
+    # beyond int64, yaml.v3 tries strconv.ParseUint, which takes no sign: 2**63 … 2**64-1 stay integers
+    return value if not sign and value < 2 ** 64 else None
 
 
 def resolve(scalar: Scalar) -> Any:
