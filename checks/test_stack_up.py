@@ -1,6 +1,14 @@
-import pytest
+from __future__ import annotations
 
-from grader.checking import ComposeModel, GradingContext, Outcome, Stack, check, fail
+from typing import TYPE_CHECKING
+
+from grader.checking import Outcome, check, fail, skip
+
+if TYPE_CHECKING:
+    from grader.checking import ComposeModel, GradingContext, Stack
+
+# redis, requests and the probes are imported inside the check: a static grading loads this
+# module only to report the check skipped, and must not pay for the Redis and HTTP clients.
 
 
 def _evidence(stack: Stack, name: str) -> str:
@@ -16,7 +24,7 @@ def _evidence(stack: Stack, name: str) -> str:
 @check("stack-up", points=2, title="Every service builds, starts and keeps running")
 def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
     if stack is None:
-        pytest.skip("live mode: the grader did not boot the stack")
+        skip("live mode: the grader did not boot the stack")
     broken = {name: state.problem for name, state in stack.services.items() if state.problem}
     if broken:
         first = next(iter(broken))

@@ -58,9 +58,10 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     result = _grade(console, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None)
     report_path = None if no_html else _write_html(result, out)
     _write_json(result, json_path)
-    from grader.report.formats import write_formats
+    if junit_path or gradescope_path or markdown_path:
+        from grader.report.formats import write_formats
 
-    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
+        write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
     print_summary(console, result, report_path)
     sys.exit(for_result(result))
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from grader.batch.roster import Roster, RosterError
 from grader.policy import RULES
 from grader.rubric import Rubric, RubricError, load_rubric
+
+if TYPE_CHECKING:
+    from grader.batch.roster import Roster
 
 
 def read_rubric(path: Path | None) -> Rubric:
@@ -20,6 +23,8 @@ def read_rubric(path: Path | None) -> Rubric:
 
 
 def read_roster(path: Path | None) -> Roster | None:
+    from grader.batch.roster import Roster, RosterError  # only `grader batch` reads a roster
+
     try:
         return Roster.load(path) if path else None
     except RosterError as exc:
