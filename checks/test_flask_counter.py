@@ -84,7 +84,7 @@ def _first_page(url: str, service: str | None, grading: GradingContext) -> probe
                  f"{grading.ready_timeout:g} s.{inside}",
                  expected="an HTTP answer", found=f"{type(error).__name__}: {error}", hint=LISTEN_HINT,
                  details=grading.stack.logs(service) if grading.stack is not None and service else None)
-        time.sleep(0.25)
+        time.sleep(0.1)
 
 
 def _fail_if_unreachable(grading: GradingContext, service: str, port: int) -> None:

@@ -116,6 +116,7 @@ class GraderPlugin:
         if not_redis:
             pytest.skip(not_redis)
         stack = context.require_stack()
+        stack.wait_booted(service)
         state = stack.services[service]
         if state.problem:
             pytest.skip(f"the Redis service '{service}' is not running: {state.problem} (see stack-up)")
@@ -145,7 +146,9 @@ class GraderPlugin:
             pytest.skip("the Compose file could not be loaded (see compose-file)")
         if context.web_service is None:
             pytest.skip("there is no web service in the Compose file (this check is a bonus)")
-        state = context.require_stack().services[context.web_service]
+        stack = context.require_stack()
+        stack.wait_booted(context.web_service)
+        state = stack.services[context.web_service]
         if state.problem:
             pytest.skip(f"the web service '{context.web_service}' is not running: {state.problem} (see stack-up)")
         url = context.web_base_url()
