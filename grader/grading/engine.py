@@ -8,16 +8,14 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Protocol
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
 import checks as default_checks
-from grader.docker import commands as docker
 from grader import policy
-from grader.docker.bootfile import plan_boot
 from grader.docker.compose import ComposeProject, detect_cli
 from grader.grading.context import GradingContext, LiveTargets
 from grader.errors import (
@@ -35,11 +33,9 @@ from grader.grading.interrupts import (
 )
 from grader.grading.loading import load_files, normalised_model
 from grader.grading.static import StaticRunner
-from grader.submission.model import locate
 from grader.results import CheckResult, GradeResult
 from grader.rubric import DEFAULT_ORDER, Rubric
-from grader.docker.stack import Stack, dump_json
-from grader.submission.workspace import dump_problem, find_dump, workspace
+from grader.submission.workspace import workspace
 from grader.version import __version__
 
 MODES = ("auto", "full", "static", "live")
@@ -133,7 +129,9 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
     _resolve_mode(context)
     if context.mode == "full" and context.model and not context.policy and project:
         phase("booting")
-        context.stack = cleanup.enter_context(_stack(context, project, run_id))
+        from grader.grading.booting import booted_stack  # the Docker side is loaded only to boot
+
+        context.stack = cleanup.enter_context(booted_stack(context, project, run_id))
 
 
 def _resolve_mode(context: GradingContext) -> None:
@@ -141,6 +139,8 @@ def _resolve_mode(context: GradingContext) -> None:
         if context.mode == "static":
             context.static_reason = "static mode: runtime checks were not asked for"
         return
+    from grader.docker import commands as docker
+
     try:
         docker.engine_version()
     except DockerUnavailable as exc:
@@ -151,52 +151,6 @@ def _resolve_mode(context: GradingContext) -> None:
         context.extras["notice"] = NO_ENGINE_NOTICE + f" ({exc})"
         return
     context.mode = "full"
-
-
-@contextmanager
-def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Iterator[Stack]:
-    model, space, files = context.model, context.workspace, context.files
-    probe_ports = {}
-    if context.redis_service:
-        probe_ports[context.redis_service] = context.rubric.expect.port
-    if context.web_service:
-        probe_ports[context.web_service] = model.web_port(context.web_service)
-    (space.root / "binds").mkdir(exist_ok=True)
-    plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
-                     probe_ports=probe_ports, snapshot_root=space.root / "binds", services=list(model.services),
-                     written=written_keys(files.documents), published=docker.reaches_by_published_ports(),
-                     locate=lambda keypath: locate(files.documents, keypath, extends=files.extends),
-                     submission_root=space.source_copy,
-                     project_dir=space.project_dir)
-    context.ignored += list(plan.ignored)
-    boot_file = dump_json(plan, space.root / "boot.json")
-    no_env = space.root / "boot.env"
-    no_env.write_text("")
-    dump = _dump(context)
-    with Stack(project.with_files([boot_file], env_file=no_env), plan, run_id=run_id, limits=context.rubric.limits,
-               dump=(context.redis_service, dump) if dump and context.redis_service else None,
-               scratch=space.root) as stack:
-        yield stack
-
-
-def written_keys(documents: list) -> set[tuple[str, str]]:
-    """(service, key) for every key the student's files set on a service."""
-    keys = set()
-    for document in documents:
-        services = document.data.get("services") if isinstance(document.data, dict) else None
-        for name, service in (services or {}).items() if isinstance(services, dict) else []:
-            keys |= {(name, key) for key in service} if isinstance(service, dict) else set()
-    return keys
-
-
-def _dump(context: GradingContext) -> Path | None:
-    """The dump.rdb nearest the root, when it is one the grader will load (else say why not)."""
-    found = find_dump(context.workspace.source_copy)
-    if found is None:
-        return None
-    context.dump_file = context.workspace.relative(found)
-    context.dump_problem = dump_problem(found, context.dump_file)
-    return None if context.dump_problem else found
 
 
 class CheckRunner(Protocol):
