@@ -232,6 +232,13 @@ def run(
     finally:
         pump.close()
         _register(process, False)
+    return _outcome(argv, process, pump, started, timeout, finished=finished, flooded=flooded,
+                    check=check, max_output_bytes=max_output_bytes)
+
+
+def _outcome(argv: list[str], process: subprocess.Popen[bytes], pump: _Pump, started: float, timeout: float, *,
+             finished: bool, flooded: bool, check: bool, max_output_bytes: int) -> Completed:
+    """What an ended command gives: its output, or the typed error for how it ended."""
     stdout, stderr, truncated = pump.output()
     if not finished and not flooded:
         raise CommandTimeout(
