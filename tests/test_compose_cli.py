@@ -26,6 +26,7 @@ def path_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         for name, version in versions.items():
             fake(tmp_path, name.replace("_", "-"), version)
         monkeypatch.setenv("PATH", str(tmp_path))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         compose.detect_cli.cache_clear()
 
     yield _set
@@ -68,3 +69,45 @@ def test_real_compose_is_found() -> None:
     except ComposeMissing:
         pytest.skip("no Compose on this machine")
     assert cli.major >= 2
+
+
+def counting_docker(folder: Path, version: str) -> Path:
+    """A fake `docker` that answers ``version`` and appends a line to ``calls`` each time it runs."""
+    script = folder / "docker"
+    script.write_text(f'#!/bin/sh\necho run >> "{folder}/calls"\necho "{version}"\n')
+    script.chmod(0o755)
+    return folder / "calls"
+
+
+def test_the_answer_is_remembered_until_the_installation_changes(path_with, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path_with()
+    calls = counting_docker(tmp_path, "v2.40.3")
+    plugins = tmp_path / "config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "config"))
+    for _ in range(3):
+        compose.detect_cli.cache_clear()
+        assert compose.detect_cli().version == "2.40.3"
+    assert calls.read_text().count("run") == 1  # asked once, then read from the cache folder
+    assert (tmp_path / "cache" / "compose-grader" / "compose-cli.json").is_file()
+    (plugins / "docker-compose").write_text("#!/bin/sh\n")  # a plugin installed where docker looks
+    compose.detect_cli.cache_clear()
+    counting_docker(tmp_path, "v5.6.1")
+    assert compose.detect_cli().version == "5.6.1" and calls.read_text().count("run") == 2
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "elsewhere"))  # another config folder: asked again
+    compose.detect_cli.cache_clear()
+    compose.detect_cli()
+    assert calls.read_text().count("run") == 3
+
+
+def test_an_unusable_cache_folder_only_costs_the_question(path_with, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path_with()
+    calls = counting_docker(tmp_path, "v2.40.3")
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    for _ in range(2):
+        compose.detect_cli.cache_clear()
+        assert compose.detect_cli().version == "2.40.3"
+    assert calls.read_text().count("run") == 2

@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 
 from grader.docker.bootfile import REWRITTEN_KEYS, SERVICE_KEYS, BootPlan, plan_boot
 from grader.docker.compose import ComposeProject, detect_cli
-from grader.grading.engine import written_keys
+from grader.grading.booting import written_keys
 from grader.errors import ComposeLoadError
 from grader.grading.loading import load_files, normalised_model
 from grader.submission.paths import Root, resolve_in

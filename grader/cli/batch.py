@@ -16,7 +16,7 @@ from rich.markup import escape
 from grader.batch import BatchResult, default_jobs, grade_batch
 from grader.batch.roster import Roster
 from grader.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from grader.cli.inputs import read_roster, read_rubric
+from grader.cli.inputs import JOBS, read_roster, read_rubric
 from grader.cli.progress import LiveProgress, PlainProgress
 from grader.cli.queue_extra import check_queue, require_queue_extra
 from grader.cli.report import report
@@ -29,8 +29,8 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 
 @click.command("batch")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help=f"Gradings at once [default: what this machine can hold, here {default_jobs()}].")
+@click.option("-j", "--jobs", type=JOBS, default="auto", metavar="N|auto",
+              help=f"Gradings at once; auto: what this machine can hold, here {default_jobs()}.  [default: auto]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
               help="Folder for the reports, index.html, grades.csv and results.json.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -43,7 +43,7 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 @click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
-def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
+def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
           static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
           gradescope_dir: str | None) -> None:
     """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
@@ -56,7 +56,6 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
         except GraderError as exc:
             raise click.UsageError(str(exc)) from exc
     stop_on_sigterm()
-    jobs = jobs or default_jobs()
     console.print(f"[bold]Grading the submissions in {escape(str(folder))}[/bold] "
                   f"[dim](up to {jobs} at a time; reports in {escape(str(out))})[/dim]", highlight=False)
     view = LiveProgress(console, jobs) if console.is_terminal else PlainProgress(console)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,9 +60,10 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     result = _grade(console, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None)
     report_path = None if no_html else _write_html(result, out)
     _write_json(result, json_path)
-    from grader.report.formats import write_formats
+    if junit_path or gradescope_path or markdown_path:
+        from grader.report.formats import write_formats
 
-    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
+        write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
     print_summary(console, result, report_path)
     sys.exit(for_result(result))
 
@@ -71,16 +74,26 @@ def _grade(console: Console, path: Path, mode: str, rubric: Rubric, live: LiveTa
     from grader.grading.interrupts import Interrupted
 
     try:
-        with console.status("loading…") as status:
+        with _phase_line(console) as show_phase:
             return grade(path, mode=mode, rubric=rubric, live=live,
-                         on_result=lambda check: print_check(console, check),
-                         on_phase=lambda phase: status.update(f"{phase}…"))
+                         on_result=lambda check: print_check(console, check), on_phase=show_phase)
     except (Interrupted, KeyboardInterrupt):
         console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
         sys.exit(stopped_exit_code())
     except EnvironmentProblem as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(EXIT_USAGE)
+
+
+@contextmanager
+def _phase_line(console: Console) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the grading's phase, on a terminal only (elsewhere it would be noise, and
+    rich's live display costs a static grading a tenth of its time to import)."""
+    if not console.is_terminal:
+        yield lambda phase: None
+        return
+    with console.status("loading…") as status:
+        yield lambda phase: status.update(f"{phase}…")
 
 
 def _write_html(result: GradeResult, out: Path) -> str:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from grader.docker import runner
+from grader.docker import cli_cache, runner
 from grader.errors import CommandError, ComposeMissing
 
 # Variables Compose and the Docker CLI need to find the engine; nothing else of the
@@ -49,7 +49,18 @@ class ComposeCLI:
 
 @lru_cache(maxsize=1)
 def detect_cli() -> ComposeCLI:
-    """Find Compose 2+ (plugin first, then standalone); raise ComposeMissing saying what to install."""
+    """Find Compose 2+ (plugin first, then standalone); raise ComposeMissing saying what to install.
+    The answer is remembered (``cli_cache``) until anything that decides it changes."""
+    key = cli_cache.lookup_key(minimal_env())
+    known = cli_cache.remembered(key)
+    if known:
+        return ComposeCLI(*known)
+    cli = _ask_for_cli()
+    cli_cache.remember(key, cli.base, cli.version)
+    return cli
+
+
+def _ask_for_cli() -> ComposeCLI:
     found_old = None
     for base in (("docker", "compose"), ("docker-compose",)):
         try:

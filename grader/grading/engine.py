@@ -8,17 +8,14 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from typing import Protocol
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-
 import checks as default_checks
-from grader.docker import commands as docker
 from grader import policy
-from grader.docker.bootfile import plan_boot
 from grader.docker.compose import ComposeProject, detect_cli
 from grader.grading.context import GradingContext, LiveTargets
 from grader.errors import (
@@ -35,12 +32,10 @@ from grader.grading.interrupts import (
     time_limit,
 )
 from grader.grading.loading import load_files, normalised_model
-from grader.submission.model import locate
-from grader.grading.plugin import GraderPlugin
+from grader.grading.static import StaticRunner
 from grader.results import CheckResult, GradeResult
 from grader.rubric import DEFAULT_ORDER, Rubric
-from grader.docker.stack import Stack, dump_json
-from grader.submission.workspace import dump_problem, find_dump, workspace
+from grader.submission.workspace import workspace
 from grader.version import __version__
 
 MODES = ("auto", "full", "static", "live")
@@ -63,9 +58,8 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
     path = Path(path)
     context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
     phase = on_phase or (lambda _: None)
-    plugin = GraderPlugin(context, on_result)
     limit = context.rubric.limits.submission_timeout_s
-    exit_code = pytest.ExitCode.OK
+    runner: CheckRunner | None = None
     clock = Clock()
     with hold_signals_on_request() as hold_signals:
         with ExitStack() as cleanup:
@@ -74,17 +68,17 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
                     phase("copying")
                     _prepare(context, path, cleanup, phase)
                     phase("checking")
-                    exit_code = _run_checks(context, plugin)
-            except SubmissionTimeout:
-                pass
+                    runner = check_runner(context, on_result)
+                    runner.run()
+            except (SubmissionTimeout, Interrupted):
+                if not clock.expired:  # pytest turns the time limit's interrupt into its own: only that is ours
+                    raise
             finally:
                 hold_signals()
                 phase("tearing down")
-    if clock.expired:
-        plugin.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
-    elif exit_code == pytest.ExitCode.INTERRUPTED:
-        raise Interrupted()
-    return _result(path, context, plugin.results, started_at, time.monotonic() - started)
+    if clock.expired and runner is not None:
+        runner.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+    return _result(path, context, runner.results if runner else [], started_at, time.monotonic() - started)
 
 
 def _result(path: Path, context: GradingContext, checks: list[CheckResult], started_at: str,
@@ -135,7 +129,9 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
     _resolve_mode(context)
     if context.mode == "full" and context.model and not context.policy and project:
         phase("booting")
-        context.stack = cleanup.enter_context(_stack(context, project, run_id))
+        from grader.grading.booting import booted_stack  # the Docker side is loaded only to boot
+
+        context.stack = cleanup.enter_context(booted_stack(context, project, run_id))
 
 
 def _resolve_mode(context: GradingContext) -> None:
@@ -143,6 +139,8 @@ def _resolve_mode(context: GradingContext) -> None:
         if context.mode == "static":
             context.static_reason = "static mode: runtime checks were not asked for"
         return
+    from grader.docker import commands as docker
+
     try:
         docker.engine_version()
     except DockerUnavailable as exc:
@@ -155,62 +153,22 @@ def _resolve_mode(context: GradingContext) -> None:
     context.mode = "full"
 
 
-@contextmanager
-def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Iterator[Stack]:
-    model, space, files = context.model, context.workspace, context.files
-    probe_ports = {}
-    if context.redis_service:
-        probe_ports[context.redis_service] = context.rubric.expect.port
-    if context.web_service:
-        probe_ports[context.web_service] = model.web_port(context.web_service)
-    (space.root / "binds").mkdir(exist_ok=True)
-    plan = plan_boot(model.config, project=project.name, run_id=run_id, limits=context.rubric.limits,
-                     probe_ports=probe_ports, snapshot_root=space.root / "binds", services=list(model.services),
-                     written=written_keys(files.documents), published=docker.reaches_by_published_ports(),
-                     locate=lambda keypath: locate(files.documents, keypath, extends=files.extends),
-                     submission_root=space.source_copy,
-                     project_dir=space.project_dir)
-    context.ignored += list(plan.ignored)
-    boot_file = dump_json(plan, space.root / "boot.json")
-    no_env = space.root / "boot.env"
-    no_env.write_text("")
-    dump = _dump(context)
-    with Stack(project.with_files([boot_file], env_file=no_env), plan, run_id=run_id, limits=context.rubric.limits,
-               dump=(context.redis_service, dump) if dump and context.redis_service else None,
-               scratch=space.root) as stack:
-        yield stack
+class CheckRunner(Protocol):
+    results: list[CheckResult]
+
+    def run(self) -> None: ...
+
+    def finish_unrun(self, reason: str) -> None: ...
 
 
-def written_keys(documents: list) -> set[tuple[str, str]]:
-    """(service, key) for every key the student's files set on a service."""
-    keys = set()
-    for document in documents:
-        services = document.data.get("services") if isinstance(document.data, dict) else None
-        for name, service in (services or {}).items() if isinstance(services, dict) else []:
-            keys |= {(name, key) for key in service} if isinstance(service, dict) else set()
-    return keys
-
-
-def _dump(context: GradingContext) -> Path | None:
-    """The dump.rdb nearest the root, when it is one the grader will load (else say why not)."""
-    found = find_dump(context.workspace.source_copy)
-    if found is None:
-        return None
-    context.dump_file = context.workspace.relative(found)
-    context.dump_problem = dump_problem(found, context.dump_file)
-    return None if context.dump_problem else found
-
-
-def _run_checks(context: GradingContext, plugin: GraderPlugin) -> int:
+def check_runner(context: GradingContext, on_result: Callable[[CheckResult], None] | None) -> CheckRunner:
+    """Static gradings call the checks directly; the others run them through pytest (loaded only then)."""
     check_dirs = [Path(default_checks.__file__).parent, *context.rubric.extra_check_dirs]
-    args = [
-        *map(str, check_dirs),
-        "--disable-plugin-autoload", "-p", "no:cacheprovider", "-p", "no:terminal",
-        "-p", "no:stepwise", "--import-mode=importlib", "--rootdir", str(check_dirs[0]),
-        "-c", os.devnull, "-o", "python_files=test_*.py check_*.py", "-W", "ignore",
-        "--capture=no",
-    ]
-    return pytest.main(args, plugins=[plugin])
+    if context.mode == "static":
+        return StaticRunner(context, check_dirs, on_result)
+    from grader.grading.pytest_runner import PytestRunner
+
+    return PytestRunner(context, check_dirs, on_result)
 
 
 def _in_rubric_order(results: list[CheckResult]) -> list[CheckResult]:

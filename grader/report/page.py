@@ -10,10 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from grader.results import Location, points_text
+from grader.user_cache import cache_dir
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -37,6 +38,20 @@ def prose(text: Any) -> Markup:
     return Markup(_BACKTICKS.sub(r"<code>\1</code>", escaped))
 
 
+def _compiled_templates() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept in the user's cache folder: compiling the report's template was a
+    sixth of a static `grader check`. Jinja checks each entry against its template's source."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    templates = folder / "templates"
+    try:
+        templates.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(templates))
+
+
 def seconds(value: Any) -> str:
     try:
         duration = float(value)
@@ -53,6 +68,7 @@ def seconds(value: Any) -> str:
 @functools.lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      bytecode_cache=_compiled_templates())
     env.filters.update(num=points_text, where=where, seconds=seconds, prose=prose)
     return env
