@@ -26,6 +26,8 @@ from grader.report import gradebook
 from grader.batch import BatchEvent, BatchResult, default_jobs, grade_batch
 from grader.errors import GraderError
 from grader.batch.roster import Roster, RosterError
+from grader.cli.lms_options import (GradeFileRequest, LmsError, LmsOptions, grade_file_options, lms_input_options,
+                                    print_grade_file)
 from grader.policy import RULES
 from grader.rubric import RubricError, load_rubric
 
@@ -267,7 +269,7 @@ def print_distribution(console: Console, scores: list[float], maximum: float) ->
 # Commands ---------------------------------------------------------------------------------------
 
 @click.command("batch")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, path_type=Path))
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help=f"Gradings at once [default: what this machine can hold, here {default_jobs()}].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
@@ -282,10 +284,12 @@ def print_distribution(console: Console, scores: list[float], maximum: float) ->
 @click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
+@lms_input_options
+@grade_file_options
 def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
           static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
-          gradescope_dir: str | None) -> None:
-    """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
+          gradescope_dir: str | None, lms_input: LmsOptions, grade_request: GradeFileRequest) -> None:
+    """Grade every submission in FOLDER: each sub-folder or .zip file is one (or each student of an LMS download)."""
     console = Console()
     try:
         rubric_config = load_rubric(rubric, known_rules=frozenset(RULES))
@@ -305,7 +309,10 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
         with view:
             result: BatchResult = grade_batch(folder, out, jobs=jobs, roster=class_roster, regrade=regrade,
                                               rubric=rubric_config, on_event=view, mode="static" if static else "auto",
-                                              queue=queue)
+                                              queue=queue, lms=lms_input, show_after_due=grade_request.show_after_due,
+                                              grade_file=grade_request)
+    except LmsError as exc:  # the folder is not the download --lms names, or --roster was given with one
+        raise click.UsageError(str(exc)) from exc
     except KeyboardInterrupt:  # a second stop after the results were written
         console.print("[yellow]Stopped.[/yellow]")
         sys.exit(EXIT_SIGTERM if _Terminated.flag else EXIT_SIGINT)
@@ -320,7 +327,7 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
     if graded and (junit_path or markdown_path or gradescope_dir):
         from grader.report.formats import write_formats
 
-        write_formats(graded, junit=junit_path, markdown=markdown_path,
+        write_formats(graded, junit=junit_path, markdown=markdown_path, show_after_due=grade_request.show_after_due,
                       gradescope=gradescope_dir if len(graded) > 1 or not gradescope_dir
                       else str(Path(gradescope_dir) / f"{graded[0].get('submission')}.json"))
     outputs = result.outputs
@@ -329,6 +336,7 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
                       f"in {result.duration_s:.1f} s.[/dim]")
         console.print(f"Dashboard: {escape(str(outputs.index))}\nGrades:    {escape(str(outputs.grades))}\n"
                       f"Results:   {escape(str(outputs.results))}", highlight=False)
+        print_grade_file(console, outputs.grade_file, unplaced=result.unmatched if result.lms else [])
     if result.interrupted:
         console.print(f"[yellow]Stopped: {len(result.stopped)} submission(s) not graded; everything the stopped "
                       "gradings created was removed. Run the same command again to grade the rest.[/yellow]")
@@ -361,8 +369,9 @@ def _check_queue(queue: str, rubric: Any) -> None:
 @click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write to [default: the folder holding RESULTS].")
-def report(results: Path, out: Path | None) -> None:
-    """Re-render the reports, index.html and grades.csv from a batch's results.json, without grading."""
+@grade_file_options
+def report(results: Path, out: Path | None, grade_request: GradeFileRequest) -> None:
+    """Re-render the reports, index.html, grades.csv (an LMS's grade file) from results.json, without grading."""
     console = Console()
     try:
         entries = gradebook.load_results_json(results)
@@ -372,10 +381,12 @@ def report(results: Path, out: Path | None) -> None:
     same = out.resolve() == results.parent.resolve()
     folder = next((entry["batch"].get("folder") for entry in entries if isinstance(entry.get("batch"), dict)
                    and entry["batch"].get("folder")), None) or results.resolve().parent.name
-    outputs = gradebook.render_outputs(entries, out, write_results=not same, notes={"title": f"{folder}: class results"})
+    outputs = gradebook.render_outputs(entries, out, write_results=not same, notes={"title": f"{folder}: class results"},
+                                       grade_file=grade_request)
     print_class_summary(console, entries)
     console.print(f"\nRe-rendered {len(outputs.reports)} report(s).\nDashboard: {escape(str(outputs.index))}\n"
                   f"Grades:    {escape(str(outputs.grades))}", highlight=False)
+    print_grade_file(console, outputs.grade_file)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -61,9 +61,10 @@ def main() -> None:
 @click.option("--junit", "junit_path", help="Write the result as JUnit XML to FILE ('-' for stdout).")
 @click.option("--gradescope", "gradescope_path", help="Write Gradescope's results.json to FILE ('-' for stdout).")
 @click.option("--markdown", "markdown_path", help="Write the Markdown summary to FILE ('-' for stdout).")
+@click.option("--show-after-due", is_flag=True, help="Show the rubric's after_due_date checks now.")
 def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, rubric: Path | None,
           json_path: str | None, out: Path, no_html: bool, junit_path: str | None, gradescope_path: str | None,
-          markdown_path: str | None) -> None:
+          markdown_path: str | None, show_after_due: bool) -> None:
     """Grade the submission in PATH (default: this folder)."""
     to_stdout = [name for name, value in (("--json", json_path), ("--junit", junit_path),
                                           ("--gradescope", gradescope_path), ("--markdown", markdown_path))
@@ -82,16 +83,18 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     _Signals.install()
     mode = "static" if static else "live" if live else "auto"
     console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
-    from grader.cli.console import print_check, print_summary
+    from grader.cli.console import print_summary
+    from grader.cli.student import StudentRun
     from grader.grading.context import LiveTargets  # here, not above: `grader report` must not load the engine
     from grader.grading.engine import grade
     from grader.grading.interrupts import Interrupted
 
+    student = StudentRun(console, rubric_config, path, out, show_after_due)
     try:
         with console.status("loading…") as status:
             result = grade(path, mode=mode, rubric=rubric_config,
                            live=LiveTargets(redis_url, web_url) if live else None,
-                           on_result=lambda check: print_check(console, check),
+                           on_result=student.print_check,
                            on_phase=lambda phase: status.update(f"{phase}…"))
     except (Interrupted, KeyboardInterrupt):
         console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
@@ -99,15 +102,19 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     except EnvironmentProblem as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(EXIT_USAGE)
+    changes = student.remember(result)
     report_path = None
     if not no_html:
         from grader.report.html import write_html
-        report_path = str(write_html(result.to_dict(), out / f"{result.submission}.html"))
+        report_path = str(write_html(result.to_dict(), out / f"{result.submission}.html",
+                                     show_after_due=show_after_due, since=changes))
     _write_json(result, json_path)
     from grader.report.formats import write_formats
 
-    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
+    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
+                  show_after_due=show_after_due)
     print_summary(console, result, report_path)
+    student.print_after(result, changes)
     sys.exit(_exit_code(result))
 
 

@@ -97,6 +97,7 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
         services={"redis": context.redis_service, "web": context.web_service},
         policy=context.policy,
         ignored=(context.files.ignored if context.files else []) + context.ignored,
+        due=context.rubric.due,
     )
 
 

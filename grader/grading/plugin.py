@@ -234,5 +234,6 @@ class GraderPlugin:
             max_points=self.context.rubric.points_for(check_id, marker.kwargs.get("points", 1)),
             bonus=bool(marker.kwargs.get("bonus", False)),
             message=message,
+            visibility=self.context.rubric.visibility(check_id),
             **fields,
         )
