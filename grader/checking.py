@@ -35,6 +35,7 @@ class CheckFailure(AssertionError):
 
 
 def fail(message: str, **fields: Any) -> NoReturn:
+    """End the check here as failed; ``fields`` are CheckFailure's: expected, found, location, hint, details."""
     raise CheckFailure(message, **fields)
 
 

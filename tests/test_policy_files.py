@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import yaml as yamlload
+from grader import yaml_reading as yamlload  # read_bytes lives there (grader.yaml re-exports it)
 from grader.submission.files import MAX_INCLUDE_DEPTH
 from grader.results import Location
 from tests.test_policy import judge, judged_clean, marked_line, write

@@ -372,7 +372,7 @@ def test_read_errors_are_skipped_and_listed(tmp_path: Path, monkeypatch: pytest.
     """Simulates unreadable files (tests may run as root, where chmod 000 does not stop reads)."""
     import shutil
 
-    from grader import submission as module
+    from grader.submission import workspace as module
     source = tmp_path / "s"
     write(source / "compose.yaml")
     write(source / "locked.txt", "x")

@@ -456,3 +456,35 @@ def test_explicit_tags_are_read_as_written_and_passed_on(value: str) -> None:
     assert "tty" in data["services"]["redis"]
     written = emit(parse_documents(text, "compose.yaml"))
     assert value.split()[0] in written
+
+
+# Plain integers on each side of int64, written as Compose users write them.
+BEYOND_INT64 = ["9223372036854775807", "9223372036854775808", "+9223372036854775808", "18446744073709551615",
+                "18446744073709551616", "-9223372036854775808", "-9223372036854775809", "0x8000000000000000",
+                "0xFFFFFFFFFFFFFFFF", "0o1777777777777777777777", "9_223_372_036_854_775_808"]
+
+
+def test_integers_beyond_int64_resolve_as_compose_reads_them(tmp_path: Path) -> None:
+    """go-yaml keeps 2**63 … 2**64-1 without a sign as integers (strconv.ParseUint) and makes larger or
+    signed ones floats; the grader's view must agree with what `docker compose config` prints."""
+    import json
+
+    from grader.docker.compose import detect_cli, minimal_env
+    from grader.errors import ComposeMissing
+
+    try:
+        cli = detect_cli()
+    except ComposeMissing:
+        pytest.skip("needs the Docker CLI with the Compose plugin (`docker compose config`; no engine needed)")
+    text = "services:\n  a:\n    image: alpine\nx-numbers:\n" + "".join(f"  - {value}\n" for value in BEYOND_INT64)
+    (tmp_path / "compose.yaml").write_text(text, encoding="utf-8")
+    done = subprocess.run([*cli.base, "config", "--format", "json"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env=minimal_env())
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)["x-numbers"]
+    view = parse_yaml(text, "compose.yaml")["x-numbers"]
+    for written, by_compose, by_grader in zip(BEYOND_INT64, printed, view, strict=True):
+        exact = int(written.replace("_", ""), 0)
+        # Go prints a float64 with its shortest digits (9223372036854776000): exact digits mean an integer
+        assert isinstance(by_grader, int) == (by_compose == exact), (written, by_compose, by_grader)
+        assert float(by_grader) == float(by_compose), (written, by_compose, by_grader)

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from grader.cli.console import print_check
+from grader.cli.check_output import print_check
 from grader.report.attempts import (
     Changes,
     compare,

@@ -37,9 +37,8 @@ from grader.grading.interrupts import (
 from grader.grading.loading import load_files, normalised_model
 from grader.submission.model import locate
 from grader.grading.plugin import GraderPlugin
-from grader.rubric import DEFAULT_ORDER
 from grader.results import CheckResult, GradeResult
-from grader.rubric import Rubric
+from grader.rubric import DEFAULT_ORDER, Rubric
 from grader.docker.stack import Stack, dump_json
 from grader.submission.workspace import dump_problem, find_dump, workspace
 from grader.version import __version__
@@ -85,11 +84,16 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
         plugin.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
     elif exit_code == pytest.ExitCode.INTERRUPTED:
         raise Interrupted()
+    return _result(path, context, plugin.results, started_at, time.monotonic() - started)
+
+
+def _result(path: Path, context: GradingContext, checks: list[CheckResult], started_at: str,
+            duration_s: float) -> GradeResult:
     return GradeResult(
         submission=path.resolve().name,
-        checks=_in_rubric_order(plugin.results),
+        checks=_in_rubric_order(checks),
         started_at=started_at,
-        duration_s=time.monotonic() - started,
+        duration_s=duration_s,
         grader_version=__version__,
         mode=context.mode,
         notice=context.extras.get("notice"),

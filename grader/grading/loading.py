@@ -1,4 +1,4 @@
-"""Loading a submission: the grader's one reading of every file Compose reads (composefiles),
+"""Loading a submission: the grader's one reading of every file Compose reads (grader.submission.files),
 then Compose's own normalised model of the files the grader wrote (`docker compose config`).
 
 When Compose rejects the files, its message is turned into one a student can act on: paths as

@@ -9,7 +9,7 @@ in COMPOSE_FILE), `.env`, `include:` files and their env files, `extends.file`, 
   rule, and *removed* from what Compose is given, so Compose never reads it and the rest of the
   file can still be judged;
 * YAML files are replaced, in the private copy, by the file the grader wrote from its own
-  reading (``yamlload.emit``), `.env` files by their statements minus Compose's own settings;
+  reading (``grader.yaml.emit``), `.env` files by their statements minus Compose's own settings;
 * COMPOSE_FILE and COMPOSE_PROFILES from `.env` are applied by the grader, as Compose would.
 """
 from __future__ import annotations
@@ -24,17 +24,16 @@ from grader.errors import ComposeLoadError
 from grader.submission.paths import Root, is_remote, resolve_in
 from grader.results import Ignored, Location, PolicyViolation
 from grader.submission.workspace import Workspace, find_override_file, missing_compose_error
+from grader.submission.tree_keys import child, drop_key, holder, value_of
 from grader.yaml import (
     LoadedYaml,
-    YamlMap,
     Mapping,
     Node,
-    Scalar,
     Sequence,
+    YamlMap,
     emit_with_lines,
     item_line,
     key_line,
-    key_text,
     load_documents,
     read_text,
 )
@@ -209,7 +208,7 @@ class _Reader:
 
     def check_includes(self, document: LoadedYaml, working_dir: str, depth: int) -> None:
         entries = document.data.get("include")
-        tree = _child(document.node, "include")
+        tree = child(document.node, "include")
         if not isinstance(entries, list) or not isinstance(tree, Sequence):
             return
         keep = []
@@ -233,10 +232,7 @@ class _Reader:
                    if not self.local_reference(ref, working_dir, f"include reads '{ref}'", where)]
         if refused or not paths:
             return not refused
-        if depth + 1 > MAX_INCLUDE_DEPTH or len(self.trees) >= MAX_FILES:
-            self.refuse("file-unchecked", f"'{paths[0]}' is included through more than {MAX_INCLUDE_DEPTH} levels or "
-                        f"after {MAX_FILES} other files, so the grader will not check it; flatten your Compose files.",
-                        location)
+        if not self.within_file_caps(paths[0], "included", depth, location):
             return False
         reals = [resolve_in(path, working_dir, self.root) for path in paths]
         included_dir = resolve_in(project_directory, working_dir, self.root) if isinstance(project_directory, str) \
@@ -269,11 +265,11 @@ class _Reader:
 
     def check_service_files(self, document: LoadedYaml, working_dir: str, depth: int) -> None:
         services = document.data.get("services")
-        services_tree = _child(document.node, "services")
+        services_tree = child(document.node, "services")
         if not isinstance(services, dict) or not isinstance(services_tree, Mapping):
             return
         for name, service in services.items():
-            tree = _owner_value(services_tree, name)
+            tree = value_of(services_tree, name)
             if not isinstance(service, dict) or not isinstance(tree, Mapping):
                 continue
             where = document.location(key_line(service, "env_file") or key_line(services, name))
@@ -302,28 +298,33 @@ class _Reader:
                 refused.append(index)
         if not refused:
             return
-        holder = _owner(tree, key)
-        node = _child(holder, key) if holder else None
+        holding = holder(tree, key)
+        node = child(holding, key) if holding else None
         if isinstance(node, Sequence):
             node.items[:] = [item for index, item in enumerate(node.items) if index not in refused]
         else:
-            _drop_key(tree, key)
+            drop_key(tree, key)
 
     def check_extends(self, name: str, ref: str, tree: Mapping, working_dir: str, depth: int,
                       location: Location | None, document: LoadedYaml) -> None:
         if not self.local_reference(ref, working_dir, f"service '{name}' extends a service from '{ref}'", location):
-            _drop_key(tree, "extends")
+            drop_key(tree, "extends")
             return
         real = resolve_in(ref, working_dir, self.root)
         if not real or not os.path.isfile(real):
             return  # Compose reports a missing file itself
-        readable = depth + 1 <= MAX_INCLUDE_DEPTH and len(self.trees) < MAX_FILES
-        if not readable:
-            self.refuse("file-unchecked", f"'{ref}' is extended through more than {MAX_INCLUDE_DEPTH} levels or "
-                        f"after {MAX_FILES} other files, so the grader will not check it; flatten your Compose files.",
-                        location)
-        if not readable or not self.read_referenced(real, os.path.dirname(real), "extend", depth + 1, document):
-            _drop_key(tree, "extends")
+        if not self.within_file_caps(ref, "extended", depth, location) or not self.read_referenced(real, os.path.dirname(real), "extend", depth + 1, document):
+            drop_key(tree, "extends")
+
+    def within_file_caps(self, ref: str, how: str, depth: int, location: Location | None) -> bool:
+        """True when one more file, ``depth + 1`` levels down, is within what the grader reads;
+        else it is refused as file-unchecked (and Compose is not given it either)."""
+        if depth + 1 <= MAX_INCLUDE_DEPTH and len(self.trees) < MAX_FILES:
+            return True
+        self.refuse("file-unchecked", f"'{ref}' is {how} through more than {MAX_INCLUDE_DEPTH} levels or "
+                    f"after {MAX_FILES} other files, so the grader will not check it; flatten your Compose files.",
+                    location)
+        return False
 
     def local_reference(self, ref: str, working_dir: str, what: str, location: Location | None) -> bool:
         """True when ``ref`` names a file inside the submission that Compose may read as written."""
@@ -369,56 +370,12 @@ class _Reader:
         return "which is outside the submission folder"
 
 
-# Tree helpers -----------------------------------------------------------------------------------
-
-
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list):
         return [item for item in value if isinstance(item, str)]
     return []
-
-
-def _child(node: Node | None, key: str) -> Node | None:
-    if not isinstance(node, Mapping):
-        return None
-    return next((value for k, value in node.items if key_text(k) == key), None)
-
-
-def _merged_sources(node: Mapping) -> list[Mapping]:
-    sources: list[Mapping] = []
-    for key, value in node.items:
-        if isinstance(key, Scalar) and key.plain and key.value == "<<":
-            sources += [value] if isinstance(value, Mapping) else \
-                [item for item in getattr(value, "items", []) if isinstance(item, Mapping)]
-    return sources
-
-
-def _owner(node: Mapping, key: str, depth: int = 0) -> Mapping | None:
-    """The mapping node that holds the value of ``key`` for ``node``: itself, or the merged
-    (`<<`) mapping whose value wins, as YAML merge keys decide."""
-    if any(key_text(k) == key for k, _ in node.items):
-        return node
-    if depth > 20:
-        return None
-    for source in _merged_sources(node):
-        owner = _owner(source, key, depth + 1)
-        if owner is not None:
-            return owner
-    return None
-
-
-def _owner_value(node: Mapping, key: str) -> Node | None:
-    owner = _owner(node, key)
-    return _child(owner, key) if owner is not None else None
-
-
-def _drop_key(node: Mapping, key: str) -> None:
-    """Remove ``key`` from what ``node`` means (from the merged mapping that holds it, if merged)."""
-    holder = _owner(node, key)
-    if holder is not None:
-        holder.items[:] = [(k, v) for k, v in holder.items if key_text(k) != key]
 
 
 def _link_target(path: Path) -> str | None:

@@ -77,12 +77,22 @@ def resolve_in(raw: str, base: Path | str, root: Root) -> str | None:
     """
     if not isinstance(raw, str) or raw.startswith("~"):
         return None
-    real_root = root.real
     path = os.path.normpath(raw if os.path.isabs(raw) else os.path.join(str(base), raw))
-    for spelling in root.spellings:  # the caller may spell the root unresolved (/tmp vs /private/tmp)
-        if spelling != real_root and is_inside(path, spelling):
-            path = real_root + path[len(spelling):] if spelling != os.sep else path
-            break
+    return _walk_inside(_spelled_from_real_root(path, root), root.real)
+
+
+def _spelled_from_real_root(path: str, root: Root) -> str:
+    """``path`` with the root spelled as its real path: the caller may spell it unresolved
+    (/tmp vs /private/tmp)."""
+    for spelling in root.spellings:
+        if spelling != root.real and is_inside(path, spelling):
+            return root.real + path[len(spelling):] if spelling != os.sep else path
+    return path
+
+
+def _walk_inside(path: str, real_root: str) -> str | None:
+    """Follow ``path`` from / one component at a time, links included, answering None the moment
+    a step would leave ``real_root`` (or an ancestor of it, on the way down)."""
     pending = [part for part in reversed(path.split(os.sep)) if part]
     current, hops = os.sep, 0
     while pending:
@@ -93,30 +103,34 @@ def resolve_in(raw: str, base: Path | str, root: Root) -> str | None:
             current = os.path.dirname(current) or os.sep
             continue
         candidate = os.path.join(current, part)
-        if is_inside(candidate, real_root):
-            try:
-                info = os.lstat(candidate)
-            except (OSError, ValueError):  # does not exist (yet): the rest is plain text
-                final = os.path.normpath(os.path.join(candidate, *reversed(pending)))
-                return final if is_inside(final, real_root) else None
-            if stat.S_ISLNK(info.st_mode):
-                hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    return None
-                try:
-                    target = os.readlink(candidate)
-                except (OSError, ValueError):
-                    return None
-                if os.path.isabs(target):
-                    current = os.sep
-                pending.extend(part for part in reversed(target.split(os.sep)) if part)
-                continue
+        if not is_inside(candidate, real_root):
+            if not _is_ancestor(candidate, real_root):
+                return None
             current = candidate
-        elif _is_ancestor(candidate, real_root):
+            continue
+        try:
+            info = os.lstat(candidate)
+        except (OSError, ValueError):  # does not exist (yet): the rest is plain text
+            final = os.path.normpath(os.path.join(candidate, *reversed(pending)))
+            return final if is_inside(final, real_root) else None
+        if not stat.S_ISLNK(info.st_mode):
             current = candidate
-        else:
+            continue
+        hops += 1
+        target = _read_link(candidate) if hops <= MAX_SYMLINK_HOPS else None
+        if target is None:  # a loop, or a link that cannot be read
             return None
+        if os.path.isabs(target):
+            current = os.sep
+        pending.extend(part for part in reversed(target.split(os.sep)) if part)
     return current if is_inside(current, real_root) else None
+
+
+def _read_link(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except (OSError, ValueError):
+        return None
 
 
 def resolve_inside(path: str, submission_root: Path | str, base: Path | str | None = None) -> str | None:

@@ -99,57 +99,75 @@ def missing_compose_error(project_dir: Path, display_root: Path) -> ComposeLoadE
 
 def _copy_tree(source: Path, target: Path, limits: CopyLimits) -> list[str]:
     """Copy without following symlinks, within caps; return files that could not be read."""
-    skipped: list[str] = []
-    count = 0
-    total = 0
+    return _TreeCopy(source, target, limits).run()
 
-    def unlistable(error: OSError) -> None:  # a folder that cannot be listed is left out, and said so
+
+@dataclass
+class _TreeCopy:
+    """One copy of a submission: what it has counted against the caps, and what it could not read."""
+
+    source: Path
+    target: Path
+    limits: CopyLimits
+    skipped: list[str] = field(default_factory=list)
+    files: int = 0
+    size: int = 0
+
+    def run(self) -> list[str]:
+        for dirpath, dirnames, filenames in os.walk(self.source, followlinks=False, onerror=self.unlistable):
+            here = Path(dirpath)
+            relative = here.relative_to(self.source)
+            (self.target / relative).mkdir(parents=True, exist_ok=True)
+            for name in dirnames[:]:  # a link to a folder is copied as a link, never walked
+                if (here / name).is_symlink():
+                    dirnames.remove(name)
+                    filenames.append(name)
+            for name in filenames:
+                self.copy(here / name, relative / name)
+        return self.skipped
+
+    def unlistable(self, error: OSError) -> None:
+        """A folder that cannot be listed is left out, and said so."""
         where = Path(error.filename or "?")
         try:
-            shown = where.relative_to(source).as_posix()
+            shown = where.relative_to(self.source).as_posix()
         except ValueError:
             shown = where.name
         reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
-        skipped.append(f"{shown} ({reason})")
+        self.skipped.append(f"{shown} ({reason})")
 
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=False, onerror=unlistable):
-        here = Path(dirpath)
-        relative = here.relative_to(source)
-        (target / relative).mkdir(parents=True, exist_ok=True)
-        for name in dirnames[:]:
-            if (here / name).is_symlink():
-                dirnames.remove(name)
-                filenames.append(name)
-        for name in filenames:
-            path = here / name
-            count += 1
-            if count > limits.max_files:
-                raise SubmissionError(
-                    f"The submission holds more than {limits.max_files:,} files; the grader stops copying there.",
-                    hint="Submit only your source files: remove node_modules, virtual environments, data folders.",
-                )
-            destination = target / relative / name
-            try:
-                info = path.lstat()
-                if stat.S_ISLNK(info.st_mode):
-                    os.symlink(os.readlink(path), destination)
-                    continue
-                if not stat.S_ISREG(info.st_mode):
-                    skipped.append(f"{(relative / name).as_posix()} (not a regular file)")
-                    continue
-                total += info.st_size
-                if total > limits.max_bytes:
-                    raise SubmissionError(
-                        f"The submission is larger than {limits.max_bytes // (1024 * 1024)} MiB; the grader stops copying "
-                        f"there (at {(relative / name).as_posix()}, {_size(info.st_size)}).",
-                        hint="Remove large files (data dumps, images, archives) from the folder you submit.",
-                    )
-                shutil.copy2(path, destination, follow_symlinks=False)
-            except PermissionError:
-                skipped.append(f"{(relative / name).as_posix()} (permission denied)")
-            except OSError as exc:
-                skipped.append(f"{(relative / name).as_posix()} ({exc.strerror or exc})")
-    return skipped
+    def copy(self, path: Path, relative: Path) -> None:
+        self.files += 1
+        if self.files > self.limits.max_files:
+            raise SubmissionError(
+                f"The submission holds more than {self.limits.max_files:,} files; the grader stops copying there.",
+                hint="Submit only your source files: remove node_modules, virtual environments, data folders.",
+            )
+        try:
+            self.copy_entry(path, relative)
+        except PermissionError:
+            self.skipped.append(f"{relative.as_posix()} (permission denied)")
+        except OSError as exc:
+            self.skipped.append(f"{relative.as_posix()} ({exc.strerror or exc})")
+
+    def copy_entry(self, path: Path, relative: Path) -> None:
+        """A link as a link, a regular file within the size cap; anything else is skipped."""
+        destination = self.target / relative
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(path), destination)
+            return
+        if not stat.S_ISREG(info.st_mode):
+            self.skipped.append(f"{relative.as_posix()} (not a regular file)")
+            return
+        self.size += info.st_size
+        if self.size > self.limits.max_bytes:
+            raise SubmissionError(
+                f"The submission is larger than {self.limits.max_bytes // (1024 * 1024)} MiB; the grader stops "
+                f"copying there (at {relative.as_posix()}, {_size(info.st_size)}).",
+                hint="Remove large files (data dumps, images, archives) from the folder you submit.",
+            )
+        shutil.copy2(path, destination, follow_symlinks=False)
 
 
 def _size(size: int) -> str:

@@ -1,4 +1,5 @@
-"""Human output for the terminal: each check as it completes, then the score."""
+"""What `grader check` prints: each check as it completes, then the score (the HTML report and the
+machine-readable outputs are written by grader.report)."""
 from __future__ import annotations
 
 from rich.console import Console

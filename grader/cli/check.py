@@ -1,0 +1,109 @@
+"""`grader check`: grade one submission here, for a student (or a CI job), and say why."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+
+from grader import __version__
+from grader.cli.check_output import print_summary
+from grader.cli.exit_codes import EXIT_USAGE, for_result
+from grader.cli.inputs import read_rubric
+from grader.cli.signals import stop_on_sigterm, stopped_exit_code
+from grader.cli.student import StudentRun
+from grader.errors import EnvironmentProblem
+from grader.report.attempts import Changes
+from grader.results import GradeResult
+from grader.rubric import Rubric
+
+if TYPE_CHECKING:  # the grading layer is imported when a check runs: `grader report` must not load the engine
+    from grader.grading.context import LiveTargets
+
+
+@click.command("check")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--static", "static", is_flag=True, help="Static checks only; needs no Docker engine.")
+@click.option("--live", is_flag=True, help="Grade a stack you already run, without booting anything.")
+@click.option("--redis-url", default="redis://localhost:6379", show_default=True, help="With --live.")
+@click.option("--web-url", default="http://localhost:5000", show_default=True, help="With --live.")
+@click.option("--rubric", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file.")
+@click.option("--json", "json_path", help="Write the result as JSON to FILE ('-' for stdout).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder for the HTML report.")
+@click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+@click.option("--junit", "junit_path", help="Write the result as JUnit XML to FILE ('-' for stdout).")
+@click.option("--gradescope", "gradescope_path", help="Write Gradescope's results.json to FILE ('-' for stdout).")
+@click.option("--markdown", "markdown_path", help="Write the Markdown summary to FILE ('-' for stdout).")
+@click.option("--show-after-due", is_flag=True, help="Show the rubric's after_due_date checks now.")
+def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, rubric: Path | None,
+          json_path: str | None, out: Path, no_html: bool, junit_path: str | None, gradescope_path: str | None,
+          markdown_path: str | None, show_after_due: bool) -> None:
+    """Grade the submission in PATH (default: this folder)."""
+    outputs = {"--json": json_path, "--junit": junit_path, "--gradescope": gradescope_path, "--markdown": markdown_path}
+    to_stdout = [name for name, value in outputs.items() if value == "-"]
+    if len(to_stdout) > 1:
+        raise click.UsageError(f"only one of {', '.join(to_stdout)} can write to stdout ('-')")
+    console = Console(stderr=bool(to_stdout))  # stdout then holds the one machine-readable output
+    if static and live:
+        raise click.UsageError("--static and --live cannot be used together")
+    if not path.is_dir():
+        raise click.BadParameter(f"{path} is not a folder", param_hint="PATH")
+    rubric_config = read_rubric(rubric)
+    from grader.grading.context import LiveTargets  # here, not above: see TYPE_CHECKING
+
+    stop_on_sigterm()
+    mode = "static" if static else "live" if live else "auto"
+    console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
+    student = StudentRun(console, rubric_config, path, out, show_after_due)
+    result = _grade(student, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None)
+    changes = student.remember(result)
+    report_path = None if no_html else _write_html(result, out, show_after_due, changes)
+    _write_json(result, json_path)
+    from grader.report.formats import write_formats
+
+    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
+                  show_after_due=show_after_due)
+    print_summary(console, result, report_path)
+    student.print_after(result, changes)
+    sys.exit(for_result(result))
+
+
+def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None) -> GradeResult:
+    """The grading, each check the student is shown printed as it ends; a stop, or a machine that cannot
+    grade, exits here."""
+    console = student.console
+    from grader.grading.engine import grade
+    from grader.grading.interrupts import Interrupted
+
+    try:
+        with console.status("loading…") as status:
+            return grade(path, mode=mode, rubric=rubric, live=live,
+                         on_result=student.print_check,
+                         on_phase=lambda phase: status.update(f"{phase}…"))
+    except (Interrupted, KeyboardInterrupt):
+        console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
+        sys.exit(stopped_exit_code())
+    except EnvironmentProblem as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(EXIT_USAGE)
+
+
+def _write_html(result: GradeResult, out: Path, show_after_due: bool, since: Changes | None) -> str:
+    from grader.report.html import write_html
+
+    return str(write_html(result.to_dict(), out / f"{result.submission}.html", show_after_due=show_after_due,
+                          since=since))
+
+
+def _write_json(result: GradeResult, json_path: str | None) -> None:
+    if not json_path:
+        return
+    text = json.dumps(result.to_dict(), indent=2)
+    if json_path == "-":
+        click.echo(text)
+    else:
+        Path(json_path).write_text(text + "\n")
