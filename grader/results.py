@@ -16,7 +16,10 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.evidence_record import Evidence
 
 
 def number(value: float) -> float | int:
@@ -249,6 +252,7 @@ class GradeResult:
     ignored: list[Ignored] = field(default_factory=list)
     due: str | None = None       # the rubric's due date (ISO 8601): when `after_due_date` checks are shown
     saved: Totals | None = None  # what a saved result says, where that is not what its checks give
+    evidence: Evidence = field(default_factory=lambda: _evidence_type()())  # what was recorded of the deliverables
 
     @property
     def score(self) -> float:
@@ -300,6 +304,7 @@ class GradeResult:
             "policy": [violation.to_dict() for violation in self.policy],
             "ignored": [item.to_dict() for item in self.ignored],
             "due": self.due,
+            "evidence": self.evidence.to_dict(),
         }
 
     @classmethod
@@ -320,6 +325,7 @@ class GradeResult:
             policy=[PolicyViolation.from_dict(item) for item in read_list(data.get("policy"))],
             ignored=[Ignored.from_dict(item) for item in read_list(data.get("ignored"))],
             due=read_optional_text(data.get("due")),
+            evidence=_evidence_type().from_dict(data.get("evidence")),
         )
         passed = data.get("passed")
         saved = Totals(read_number(data.get("score"), result.score),
@@ -333,3 +339,8 @@ class GradeResult:
     def of(cls, value: GradeResult | Mapping[str, Any]) -> GradeResult:
         """``value`` itself, or the grading a JSON result holds."""
         return value if isinstance(value, GradeResult) else cls.from_dict(value)
+
+
+def _evidence_type() -> type[Evidence]:
+    from grader.evidence_record import Evidence  # evidence_record builds on this module's readers
+    return Evidence

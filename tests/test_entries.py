@@ -111,7 +111,7 @@ def test_grader_report_loads_neither_the_engine_nor_docker(static_class: Path, t
     done = run_python(code, str(static_class), str(tmp_path / "again"))
     assert done.returncode == 0, done.stdout + done.stderr
     loaded = set(done.stderr.split())
-    assert {"grader.report.gradebook", "grader.report.html", "grader.cli.batch"} <= loaded  # it did run
+    assert {"grader.report.gradebook", "grader.report.html", "grader.cli.report"} <= loaded  # it did run
     assert (tmp_path / "again" / "index.html").is_file() and (tmp_path / "again" / "perfect.html").is_file()
     unwanted = sorted(name for name in loaded if name.split(".")[0] in ("pytest", "_pytest", "docker")
                       or name.startswith(("grader.grading", "grader.docker")))

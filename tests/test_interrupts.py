@@ -70,8 +70,9 @@ def labelled(pid: int) -> set[str]:
     return found
 
 
-def workspaces() -> set[str]:
-    return {path.name for path in Path(tempfile.gettempdir()).glob("grader-ws-*")}
+def workspaces(pid: int) -> set[str]:
+    """The workspace folders of process ``pid`` (other gradings may run on this machine)."""
+    return {path.name for path in Path(tempfile.gettempdir()).glob(f"grader-ws-{pid}-*")}
 
 
 def start(folder: Path) -> subprocess.Popen[str]:
@@ -93,21 +94,19 @@ def running_containers(pid: int) -> int:
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_mid_build(signum: int, code: int, docker_engine, tmp_path: Path) -> None:
-    before_ws = workspaces()
     process = start(submission(tmp_path, SLOW_BUILD))
-    wait_for(lambda: any(Path(tempfile.gettempdir(), name, "boot.json").exists() for name in workspaces() - before_ws))
+    wait_for(lambda: any(Path(tempfile.gettempdir(), name, "boot.json").exists() for name in workspaces(process.pid)))
     time.sleep(1.5)  # inside `docker compose build`, on RUN sleep 60
     process.send_signal(signum)
     output, _ = process.communicate(timeout=90)
     assert process.returncode == code, output
     assert "Traceback" not in output
     assert labelled(process.pid) == set()
-    assert workspaces() - before_ws == set()
+    assert workspaces(process.pid) == set()
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_mid_checks(signum: int, code: int, docker_engine, tmp_path: Path) -> None:
-    before_ws = workspaces()
     process = start(submission(tmp_path, HANGING_APP))
     wait_for(lambda: running_containers(process.pid) == 2)
     time.sleep(4)  # settled; the counter check now waits on the hanging route
@@ -116,7 +115,7 @@ def test_signal_mid_checks(signum: int, code: int, docker_engine, tmp_path: Path
     assert process.returncode == code, output
     assert "Traceback" not in output
     assert labelled(process.pid) == set()
-    assert workspaces() - before_ws == set()
+    assert workspaces(process.pid) == set()
 
 
 def test_sigkill_then_clean_removes_only_the_graders_resources(docker_engine, tmp_path: Path) -> None:
@@ -137,4 +136,4 @@ def test_sigkill_then_clean_removes_only_the_graders_resources(docker_engine, tm
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", user_container], capture_output=True)
     assert docker_lines("volume", "ls", "-q") <= volumes_before, "an anonymous volume outlived clean"
-    assert not [name for name in workspaces() if name.startswith(f"grader-ws-{process.pid}-")]
+    assert workspaces(process.pid) == set()

@@ -23,7 +23,7 @@ MAY_IMPORT = {
     "evidence": {"submission"},
     "lms": {"submission"},
     "grading": {"submission", "policy", "docker", "evidence"},
-    "report": {"lms"},
+    "report": {"lms", "evidence"},
     "batch": {"submission", "docker", "grading", "report", "lms"},
     "cli": {"submission", "policy", "docker", "grading", "evidence", "report", "batch", "lms"},
 }

@@ -78,6 +78,9 @@ def test_wall_clock_limit_stops_grading_and_cleans_up(docker_engine, tmp_path: P
     assert time.monotonic() - started < 60
     checks = by_id(result)
     assert checks["redis-image"]["status"] == "passed"
-    for check_id in ("stack-up", "redis-ping", "student-name", "persistence"):
+    # the Redis checks run first (while the web image builds) and keep what they found; stack-up,
+    # which waits for the settle window, and what comes after it are stopped by the time limit
+    assert checks["redis-ping"]["status"] == "passed"
+    for check_id in ("stack-up", "persistence"):
         assert checks[check_id]["status"] == "skipped"
         assert "longer than its limit of 8 s" in checks[check_id]["message"]

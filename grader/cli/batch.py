@@ -16,7 +16,7 @@ from rich.markup import escape
 from grader.batch import BatchResult, default_jobs, grade_batch
 from grader.batch.roster import Roster
 from grader.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from grader.cli.inputs import read_roster, read_rubric
+from grader.cli.inputs import JOBS, read_roster, read_rubric
 from grader.cli.lms_options import (GradeFileRequest, LmsError, LmsOptions, grade_file_options, lms_input_options,
                                     print_grade_file)
 from grader.cli.progress import LiveProgress, PlainProgress
@@ -31,8 +31,8 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 
 @click.command("batch")
 @click.argument("folder", type=click.Path(exists=True, path_type=Path))
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help=f"Gradings at once [default: what this machine can hold, here {default_jobs()}].")
+@click.option("-j", "--jobs", type=JOBS, default="auto", metavar="N|auto",
+              help=f"Gradings at once; auto: what this machine can hold, here {default_jobs()}.  [default: auto]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
               help="Folder for the reports, index.html, grades.csv and results.json.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -47,7 +47,7 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
 @lms_input_options
 @grade_file_options
-def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
+def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
           static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
           gradescope_dir: str | None, lms_input: LmsOptions, grade_request: GradeFileRequest) -> None:
     """Grade every submission in FOLDER: each sub-folder or .zip file is one (or each student of an LMS download)."""
@@ -60,7 +60,6 @@ def batch(folder: Path, jobs: int | None, out: Path, roster: Path | None, regrad
         except GraderError as exc:
             raise click.UsageError(str(exc)) from exc
     stop_on_sigterm()
-    jobs = jobs or default_jobs()
     console.print(f"[bold]Grading the submissions in {escape(str(folder))}[/bold] "
                   f"[dim](up to {jobs} at a time; reports in {escape(str(out))})[/dim]", highlight=False)
     view = LiveProgress(console, jobs) if console.is_terminal else PlainProgress(console)

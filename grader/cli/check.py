@@ -63,10 +63,11 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     changes = student.remember(result)
     report_path = None if no_html else _write_html(result, out, show_after_due, changes)
     _write_json(result, json_path)
-    from grader.report.formats import write_formats
+    if junit_path or gradescope_path or markdown_path:
+        from grader.report.formats import write_formats
 
-    write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
-                  show_after_due=show_after_due)
+        write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
+                      show_after_due=show_after_due)
     print_summary(console, result, report_path)
     student.print_after(result, changes)
     sys.exit(for_result(result))

@@ -6,25 +6,32 @@ module is the group that holds them: the `grader` console script, and ``python -
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import click
 
 from grader import __version__
-from grader.cli.batch import batch
-from grader.cli.check import check
-from grader.cli.clean import clean
-from grader.cli.dump import dump
-from grader.cli.report import report
-from grader.cli.worker import worker
+
+# Each command is imported only when it runs (or when --help lists them): `grader check --static`
+# should not pay for loading the batch machinery, Celery or the dashboard.
+COMMANDS = {"check": "grader.cli.check", "dump": "grader.cli.dump", "worker": "grader.cli.worker",
+            "clean": "grader.cli.clean", "batch": "grader.cli.batch", "report": "grader.cli.report"}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> Any:
+        module = COMMANDS.get(name)
+        return getattr(importlib.import_module(module), name) if module else None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="grader")
 def main() -> None:
     """Grade Docker Compose assignments: check, boot, probe, report."""
-
-
-for _command in (check, dump, worker, clean, batch, report):
-    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

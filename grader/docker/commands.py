@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grader.docker import runner
@@ -79,6 +80,20 @@ def remove(kind: str, ids: Iterable[str]) -> list[str]:
     except CommandError as exc:
         return [str(exc)]
     return [line for line in result.stderr.splitlines() if "No such" not in line and line.strip()]
+
+
+def remove_with_label(kinds: list[str], label: str, *, volumes: Iterable[str] = (),
+                      images: Iterable[str] = ()) -> list[str]:
+    """Remove everything of ``kinds`` carrying ``label`` (and the ``volumes`` and ``images`` named),
+    containers first; the listings run at once, since each is a round trip to the engine."""
+    with ThreadPoolExecutor(len(kinds)) as pool:
+        found = dict(zip(kinds, pool.map(lambda kind: ids_with_label(kind, label), kinds)))
+    extra = {"volume": list(volumes), "image": list(images)}
+    problems: list[str] = []
+    for kind in ("container", "volume", "network", "image"):
+        if kind in found or extra.get(kind):
+            problems += remove(kind, dict.fromkeys(extra.get(kind, []) + found.get(kind, [])))
+    return problems
 
 
 def labelled(kind: str, label: str) -> dict[str, dict[str, str]]:

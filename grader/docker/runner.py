@@ -21,6 +21,7 @@ import select
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,31 @@ def daemon_is_down(stderr: str) -> bool:
     return bool(_DAEMON_DOWN.search(stderr))
 
 
+# The commands running now, by the thread that runs them: a stack that boots in the background
+# stops its thread's commands when it is torn down (kill_commands_of).
+_RUNNING: dict[int, set[subprocess.Popen[bytes]]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def kill_commands_of(thread_ident: int) -> None:
+    """Kill (the process groups of) every command the thread ``thread_ident`` is running."""
+    with _RUNNING_LOCK:
+        processes = list(_RUNNING.get(thread_ident, ()))
+    for process in processes:
+        _kill_group(process)
+
+
+def _register(process: subprocess.Popen[bytes], add: bool) -> None:
+    with _RUNNING_LOCK:
+        mine = _RUNNING.setdefault(threading.get_ident(), set())
+        if add:
+            mine.add(process)
+        else:
+            mine.discard(process)
+            if not mine:
+                _RUNNING.pop(threading.get_ident(), None)
+
+
 def _spawn(argv: list[str], env: Mapping[str, str] | None, cwd: Path | None, with_input: bool) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
@@ -192,6 +218,7 @@ def run(
     started = time.monotonic()
     deadline = started + timeout
     process = _spawn(argv, env, cwd, input_text is not None)
+    _register(process, True)
     pump = _Pump(process, input_text.encode("utf-8") if input_text is not None else None)
     try:
         finished = pump.pump(deadline, max_output_bytes) and _exited_by(process, deadline)
@@ -204,6 +231,7 @@ def run(
         raise
     finally:
         pump.close()
+        _register(process, False)
     stdout, stderr, truncated = pump.output()
     if not finished and not flooded:
         raise CommandTimeout(

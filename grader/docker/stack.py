@@ -1,7 +1,9 @@
 """A booted stack: a context manager whose teardown always runs, even when boot fails.
 
 Booting is resilient per service: a web image that fails to build, or an image that
-does not exist, does not stop the other services from starting and being checked.
+does not exist, does not stop the other services from starting and being checked. It waits
+for nothing it cannot observe (grader/docker/boot.py): the image-only services start while the
+others build, and stops use no grace period but where a graceful stop is what is tested.
 """
 from __future__ import annotations
 
@@ -10,61 +12,22 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from grader.docker import commands as docker
 from grader.docker import incontainer
+from grader.docker.boot import BootSequence
 from grader.docker.bootfile import RUN_LABEL, BootPlan
 from grader.docker.build import build_image
 from grader.docker.compose import ComposeProject
 from grader.errors import CommandError, CommandTimeout, DockerUnavailable
 from grader.docker.listeners import Listener, parse_listeners
+from grader.docker.service_state import ServiceState, _apply_inspect  # noqa: F401 - ServiceState is part of the stack's API
 from grader.rubric import Limits
 
 LOG_TAIL_LINES = 40
-
-
-@dataclass
-class ServiceState:
-    name: str
-    build_error: str | None = None     # the last lines of the build output
-    build_summary: str | None = None   # what went wrong in the build, in one line
-    build_hint: str | None = None      # how to fix it, when the grader knows better than "read the output"
-    start_error: str | None = None     # the last lines of Compose's output
-    pull_error: str | None = None      # why the service's image is missing, in one line
-    container_id: str | None = None
-    status: str = "not created"
-    running: bool = False
-    restarts: int = 0
-    exit_code: int | None = None
-    oom_killed: bool = False
-    ports: dict[int, tuple[str, int]] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)  # network -> container IP
-    volumes: list[str] = field(default_factory=list)
-    shares_network_of: str | None = None   # network_mode: service:<name>
-
-    @property
-    def problem(self) -> str | None:
-        """Why the service is not healthy, in words for a student; None when it is."""
-        if self.build_error:
-            return "its image failed to build" + (f": {self.build_summary}" if self.build_summary else "")
-        if self.pull_error:
-            return self.pull_error
-        if self.start_error:
-            return "it could not be started"
-        if self.oom_killed:
-            return "it ran out of memory and was killed"
-        code = f" with code {self.exit_code}" if self.exit_code is not None else ""
-        if self.status == "restarting":
-            return f"it keeps restarting: it exits{code} and Docker starts it again ({self.restarts} restarts so far)"
-        if not self.running:
-            return f"it is not running ({self.status}{code})"
-        if self.restarts:
-            return f"it keeps restarting ({self.restarts} restarts)"
-        return None
 
 
 class Stack:
@@ -86,6 +49,8 @@ class Stack:
         self.teardown_problems: list[str] = []
         self.grader_container: str | None = None  # set when the grader itself runs in a container
         self._joined: list[str] = []
+        self.sequence: BootSequence | None = None
+        self.first_started: dict[str, float] = {}  # service -> when the grader first started it (monotonic)
 
     # Context manager ------------------------------------------------------------
 
@@ -99,22 +64,38 @@ class Stack:
     # Boot ----------------------------------------------------------------------------
 
     def boot(self) -> None:
-        """Build, load dump.rdb, start, let it settle and record each service's state."""
+        """Start the image-only services (loading dump.rdb first) while the others build in the
+        background; record each service's state. Returns as soon as the first ones run."""
         if self.booted:
             return
         self.booted = True
         self._snapshot_binds()
-        for name in self.plan.built_images:
-            self._build(name)
-        startable = [name for name, state in self.services.items() if not state.build_error]
+        self.grader_container = incontainer.own_container_id()
+        self.sequence = BootSequence(self)
+        self.sequence.start(self._start_group)
+
+    def wait_booted(self, service: str | None = None) -> None:
+        """Until ``service`` (default: every service) has been built and started, or failed to."""
+        if self.sequence is not None:
+            self.sequence.wait(service)
+
+    def settle_remaining(self) -> float:
+        """How much longer until every started service has had `settle_s` since the grader first started it."""
+        if not self.first_started:
+            return 0.0
+        return max(0.0, max(self.first_started.values()) + self.limits.settle_s - time.monotonic())
+
+    def _start_group(self, names: list[str]) -> None:
+        startable = [name for name in names if not self.services[name].build_error]
         self._load_dump(startable)
         self._start(startable)
-        self.grader_container = incontainer.own_container_id()
+        now = time.monotonic()
+        for name in startable:
+            self.first_started.setdefault(name, now)
         self._join_networks()
-        time.sleep(self.limits.settle_s)
         self.refresh()
 
-    def _build(self, name: str) -> None:
+    def build(self, name: str) -> None:
         state = self.services[name]
         missing = self._missing_build_input(name)
         if missing:  # say so plainly, without asking BuildKit
@@ -274,12 +255,13 @@ class Stack:
             state = self.refresh()[service]
             if state.running or time.monotonic() > deadline:
                 return state
-            time.sleep(0.3)
+            time.sleep(0.1)  # polls what it waits for; the engine answers in milliseconds
 
     # Actions checks take ---------------------------------------------------------------------
 
     def restart(self, service: str) -> None:
-        self.project.run("restart", "-t", "1", service, timeout=self.limits.boot_timeout_s)
+        """Restart ``service`` at once (no grace period: a web app's graceful stop is not what is graded)."""
+        self.project.run("restart", "-t", "0", service, timeout=self.limits.boot_timeout_s)
         self.refresh()
 
     def down_and_up(self, keep_graceful: str | None = None) -> None:
@@ -287,12 +269,13 @@ class Stack:
 
         ``keep_graceful`` (the Redis service) gets the normal stop timeout, so it can save.
         """
+        self.wait_booted()
         running = [name for name, state in self.services.items() if state.container_id]
         for state in self.refresh().values():
             self._orphan_volumes.update(state.volumes)
         others = [name for name in running if name != keep_graceful]
         if others:  # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
-            self.project.run("stop", "-t", "1", *others, timeout=self.limits.boot_timeout_s)
+            self.project.run("stop", "-t", "0", *others, timeout=self.limits.boot_timeout_s)
         self._leave_networks()
         self.project.run("down", "-t", "10", timeout=self.limits.boot_timeout_s)
         for state in self.services.values():
@@ -306,15 +289,14 @@ class Stack:
     def teardown(self) -> None:
         """Remove every container, network, volume and image this run created."""
         label = f"{RUN_LABEL}={self.run_id}"
+        if self.sequence is not None:
+            self.sequence.stop()
         steps = [
             self._leave_networks,
-            lambda: self.project.run("down", "-v", "--remove-orphans", "-t", "3", timeout=120, check=False),
-            lambda: docker.remove("container", docker.ids_with_label("container", label)),
-            lambda: docker.remove("volume", sorted(self._orphan_volumes)),
-            lambda: docker.remove("volume", docker.ids_with_label("volume", label)),
-            lambda: docker.remove("network", docker.ids_with_label("network", label)),
-            lambda: docker.remove("image", list(self.plan.built_images.values())),
-            lambda: docker.remove("image", docker.ids_with_label("image", label)),
+            lambda: self.project.run("down", "-v", "--remove-orphans", "-t", "0", timeout=120, check=False),
+            lambda: docker.remove_with_label(["container", "volume", "network", "image"], label,
+                                             volumes=sorted(self._orphan_volumes),
+                                             images=list(self.plan.built_images.values())),
         ]
         for step in steps:
             try:
@@ -323,25 +305,6 @@ class Stack:
                     self.teardown_problems += problems
             except CommandError as exc:
                 self.teardown_problems.append(str(exc))
-
-
-def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
-    status = info.get("State", {})
-    state.container_id = info.get("Id")
-    state.status = status.get("Status", "unknown")
-    state.running = bool(status.get("Running")) and not status.get("Restarting")
-    state.exit_code = status.get("ExitCode")
-    state.oom_killed = bool(status.get("OOMKilled"))
-    state.restarts = int(info.get("RestartCount") or 0)
-    state.volumes = [m["Name"] for m in info.get("Mounts", []) if m.get("Type") == "volume" and m.get("Name")]
-    ports: dict[int, tuple[str, int]] = {}
-    for key, bindings in (info.get("NetworkSettings", {}).get("Ports") or {}).items():
-        port, _, protocol = key.partition("/")
-        if protocol == "tcp" and bindings:
-            ports[int(port)] = (bindings[0].get("HostIp") or "127.0.0.1", int(bindings[0]["HostPort"]))
-    state.ports = ports
-    networks = info.get("NetworkSettings", {}).get("Networks") or {}
-    state.addresses = {name: net["IPAddress"] for name, net in networks.items() if net.get("IPAddress")}
 
 
 def _shared_network(service: dict[str, Any]) -> str | None:

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
-
+from grader.checking import skip
 from grader.errors import ComposeLoadError, GraderError
 from grader.submission.model import ComposeModel, is_redis_repository
 from grader.submission.files import ProjectFiles
 from grader.results import Ignored, PolicyViolation
 from grader.rubric import Rubric
-from grader.docker.stack import Stack
 from grader.submission.workspace import Workspace
+
+if TYPE_CHECKING:  # the stack's module is loaded only when a stack boots
+    from grader.docker.stack import Stack
 
 
 @dataclass
@@ -96,13 +97,13 @@ class GradingContext:
         """The booted stack (booting it on first use), None in live mode; skip when nothing runs."""
         reason = self.runtime_skip_reason()
         if reason:
-            pytest.skip(reason)
+            skip(reason)
         if self.mode == "live":
             return None
         if self.boot_failure:
             raise self.boot_failure
         if self.stack is None:
-            pytest.skip("the stack was not booted")
+            skip("the stack was not booted")
         try:
             self.stack.boot()
         except GraderError as exc:

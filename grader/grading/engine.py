@@ -9,11 +9,10 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Protocol
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-
-import pytest
 
 import checks as default_checks
 from grader.docker import commands as docker
@@ -35,8 +34,8 @@ from grader.grading.interrupts import (
     time_limit,
 )
 from grader.grading.loading import load_files, normalised_model
+from grader.grading.static import StaticRunner
 from grader.submission.model import locate
-from grader.grading.plugin import GraderPlugin
 from grader.results import CheckResult, GradeResult
 from grader.rubric import DEFAULT_ORDER, Rubric
 from grader.docker.stack import Stack, dump_json
@@ -63,9 +62,8 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
     path = Path(path)
     context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
     phase = on_phase or (lambda _: None)
-    plugin = GraderPlugin(context, on_result)
     limit = context.rubric.limits.submission_timeout_s
-    exit_code = pytest.ExitCode.OK
+    runner: CheckRunner | None = None
     clock = Clock()
     with hold_signals_on_request() as hold_signals:
         with ExitStack() as cleanup:
@@ -74,17 +72,17 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
                     phase("copying")
                     _prepare(context, path, cleanup, phase)
                     phase("checking")
-                    exit_code = _run_checks(context, plugin)
-            except SubmissionTimeout:
-                pass
+                    runner = check_runner(context, on_result)
+                    runner.run()
+            except (SubmissionTimeout, Interrupted):
+                if not clock.expired:  # pytest turns the time limit's interrupt into its own: only that is ours
+                    raise
             finally:
                 hold_signals()
                 phase("tearing down")
-    if clock.expired:
-        plugin.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
-    elif exit_code == pytest.ExitCode.INTERRUPTED:
-        raise Interrupted()
-    return _result(path, context, plugin.results, started_at, time.monotonic() - started)
+    if clock.expired and runner is not None:
+        runner.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+    return _result(path, context, runner.results if runner else [], started_at, time.monotonic() - started)
 
 
 def _result(path: Path, context: GradingContext, checks: list[CheckResult], started_at: str,
@@ -202,16 +200,22 @@ def _dump(context: GradingContext) -> Path | None:
     return None if context.dump_problem else found
 
 
-def _run_checks(context: GradingContext, plugin: GraderPlugin) -> int:
+class CheckRunner(Protocol):
+    results: list[CheckResult]
+
+    def run(self) -> None: ...
+
+    def finish_unrun(self, reason: str) -> None: ...
+
+
+def check_runner(context: GradingContext, on_result: Callable[[CheckResult], None] | None) -> CheckRunner:
+    """Static gradings call the checks directly; the others run them through pytest (loaded only then)."""
     check_dirs = [Path(default_checks.__file__).parent, *context.rubric.extra_check_dirs]
-    args = [
-        *map(str, check_dirs),
-        "--disable-plugin-autoload", "-p", "no:cacheprovider", "-p", "no:terminal",
-        "-p", "no:stepwise", "--import-mode=importlib", "--rootdir", str(check_dirs[0]),
-        "-c", os.devnull, "-o", "python_files=test_*.py check_*.py", "-W", "ignore",
-        "--capture=no",
-    ]
-    return pytest.main(args, plugins=[plugin])
+    if context.mode == "static":
+        return StaticRunner(context, check_dirs, on_result)
+    from grader.grading.pytest_runner import PytestRunner
+
+    return PytestRunner(context, check_dirs, on_result)
 
 
 def _in_rubric_order(results: list[CheckResult]) -> list[CheckResult]:

@@ -15,9 +15,10 @@ import pytest
 
 from grader.docker import commands as docker
 from grader.grading import probes
-from grader.checking import CheckFailure, Outcome
+from grader.checking import CheckInfo, Outcome, check_info
 from grader.grading.context import GradingContext
-from grader.errors import EnvironmentProblem, GraderError
+from grader.grading.outcomes import MACHINE_HINT, result_of, result_of_exception
+from grader.errors import EnvironmentProblem
 from grader.results import CheckResult, Status
 from grader.rubric import RUN_ORDER
 
@@ -47,13 +48,13 @@ class GraderPlugin:
                                       items: list[pytest.Item]) -> None:
         selected, deselected = [], []
         for item in items:
-            marker = item.get_closest_marker("check")
-            if marker and self.context.rubric.enabled(marker.kwargs["id"]):
+            info = info_of(item)
+            if info and self.context.rubric.enabled(info.id):
                 selected.append(item)
             else:
                 deselected.append(item)
         order = {check_id: index for index, check_id in enumerate(RUN_ORDER)}
-        selected.sort(key=lambda item: order.get(item.get_closest_marker("check").kwargs["id"], len(order)))
+        selected.sort(key=lambda item: order.get(info_of(item).id, len(order)))
         if deselected:
             config.hook.pytest_deselected(items=deselected)
         items[:] = selected
@@ -115,6 +116,7 @@ class GraderPlugin:
         if not_redis:
             pytest.skip(not_redis)
         stack = context.require_stack()
+        stack.wait_booted(service)
         state = stack.services[service]
         if state.problem:
             pytest.skip(f"the Redis service '{service}' is not running: {state.problem} (see stack-up)")
@@ -144,7 +146,9 @@ class GraderPlugin:
             pytest.skip("the Compose file could not be loaded (see compose-file)")
         if context.web_service is None:
             pytest.skip("there is no web service in the Compose file (this check is a bonus)")
-        state = context.require_stack().services[context.web_service]
+        stack = context.require_stack()
+        stack.wait_booted(context.web_service)
+        state = stack.services[context.web_service]
         if state.problem:
             pytest.skip(f"the web service '{context.web_service}' is not running: {state.problem} (see stack-up)")
         url = context.web_base_url()
@@ -173,7 +177,7 @@ class GraderPlugin:
         if self.context.mode == "full" and result.status is Status.FAILED and self._engine_gone():
             result.status = Status.ERROR
             result.message = "the Docker engine stopped during grading; this check could not be judged"
-            result.hint = "This is a problem of the grading machine, not of the submission: grade again."
+            result.hint = MACHINE_HINT[:-1] + ": grade again."
         self.results.append(result)
         if self.on_result:
             self.on_result(result)
@@ -192,7 +196,7 @@ class GraderPlugin:
         """Report every selected check that never reached an outcome (the run was stopped)."""
         done = {result.id for result in self.results}
         for item in self.items:
-            if item.get_closest_marker("check").kwargs["id"] not in done:
+            if info_of(item).id not in done:
                 self._emit(self._result(item, Status.SKIPPED, reason))
 
     @pytest.hookimpl(wrapper=True)
@@ -211,29 +215,16 @@ class GraderPlugin:
         return report
 
     def _from_exception(self, item: pytest.Item, exc: BaseException) -> CheckResult:
-        if isinstance(exc, CheckFailure):
-            return self._result(item, Status.FAILED, exc.message, expected=exc.expected, found=exc.found,
-                                location=exc.location, hint=exc.hint, details=exc.details)
-        if isinstance(exc, AssertionError):
-            return self._result(item, Status.FAILED, str(exc).split("\nassert", 1)[0] or "assertion failed")
-        if isinstance(exc, EnvironmentProblem):
-            return self._result(item, Status.ERROR, str(exc),
-                                hint="This is a problem of the grading machine, not of the submission.")
-        if isinstance(exc, GraderError):
-            return self._result(item, Status.ERROR, str(exc))
-        return self._result(item, Status.ERROR, f"the grader failed inside this check: {type(exc).__name__}: {exc}",
-                            hint="This is a bug in the grader or its environment, not a mistake in the submission.")
+        return result_of_exception(info_of(item), self.context.rubric, exc)
 
     def _result(self, item: pytest.Item, status: Status, message: str, **fields: Any) -> CheckResult:
-        marker = item.get_closest_marker("check")
-        check_id = marker.kwargs["id"]
-        return CheckResult(
-            id=check_id,
-            title=marker.kwargs.get("title", check_id),
-            status=status,
-            max_points=self.context.rubric.points_for(check_id, marker.kwargs.get("points", 1)),
-            bonus=bool(marker.kwargs.get("bonus", False)),
-            message=message,
-            visibility=self.context.rubric.visibility(check_id),
-            **fields,
-        )
+        return result_of(info_of(item), self.context.rubric, status, message, **fields)
+
+
+def info_of(item: pytest.Item) -> CheckInfo | None:
+    """The rubric item a collected test is: the `check` mark, or a `pytest.mark.check(...)` marker."""
+    info = check_info(getattr(item, "function", None))
+    if info is None and (marker := item.get_closest_marker("check")) is not None:
+        info = CheckInfo(marker.kwargs["id"], marker.kwargs.get("points", 1), marker.kwargs.get("title", ""),
+                         bool(marker.kwargs.get("bonus", False)))
+    return info

@@ -69,7 +69,7 @@ def wait_for_ping(client: redis.Redis, timeout: float) -> None:
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.25)
+            time.sleep(0.05)  # a refused connection answers at once: poll often
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ def wait_for_http(url: str, timeout: float) -> Page:
         except requests.ConnectionError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.25)
+            time.sleep(0.1)
 
 
 _TAG = re.compile(r"<[^>]*>")
