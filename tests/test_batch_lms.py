@@ -12,6 +12,7 @@ and named volume earns the four static checks (7 of 14), one publishing 6380 los
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -19,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -251,3 +253,27 @@ def test_a_full_grading_of_a_canvas_group_download(tmp_path: Path, docker_engine
     rows = list(csv.reader(io.StringIO((out / "canvas-grades.csv").read_text(encoding="utf-8"))))
     assert {row[1]: float(row[4]) for row in rows[1:]} == {
         entry["lms"]["user_id"]: entry["score"] for entry in entries.values()}
+
+
+def test_a_queue_task_carries_the_students_files_under_their_own_names(tmp_path: Path) -> None:
+    import zipfile
+
+    from grader.batch.downloads import LmsOptions, open_download, submissions_of
+    from grader.batch.queue.config import QueueError
+    from grader.batch.queue.payload import task_archive
+    from grader.lms import LmsSubmission, SubmittedFile
+
+    with ExitStack() as stack:
+        found = open_download(DATA / "canvas", LmsOptions(), stack)
+        assert found is not None
+        late = next(item for item in submissions_of(found.download) if item.id == "canvas-smithjohn_40102")
+        archive = zipfile.ZipFile(io.BytesIO(task_archive(late)))
+        assert sorted(archive.namelist()) == ["Dockerfile", "app.py", "docker-compose.yml", "requirements.txt"]
+        assert archive.read("docker-compose.yml") == (DATA / "canvas" / late.lms.files[0].path).read_bytes()
+        bomb = tmp_path / "bomb.zip"
+        with zipfile.ZipFile(bomb, "w") as handle:
+            handle.writestr("../escape.yml", "x")
+        refused = dataclasses.replace(late, source=tmp_path, lms=LmsSubmission(
+            late.lms.identity, (SubmittedFile("bomb.zip", "bomb.zip"),)))
+        with pytest.raises(QueueError, match="canvas-smithjohn_40102"):
+            task_archive(refused)

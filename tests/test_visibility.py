@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from grader.report.html import render_html
 from grader.report.visibility import student_view
 from grader.results import GradeResult, Status
 from grader.rubric import CheckOverride, Rubric, RubricError, load_rubric
-from tests.conftest import SAMPLES
+from tests.conftest import REPO, SAMPLES
 from tests.test_classroom_reporter import js_number, payload_of, run_reporter
 
 HIDDEN, AFTER_DUE = "redis-port", "named-volume"
@@ -169,6 +172,12 @@ def test_the_dashboard_and_grades_show_every_check(browser, tmp_path: Path) -> N
     assert {row["submission"]: row[HIDDEN] for row in grades} == {"perfect": "2", "wrong_port": "0"}
     report = page_text(browser, out / "wrong_port.html")  # the student's own page, linked from the dashboard
     assert not [leak for leak in LEAKS if leak in report] and "2 other checks, not shown" in report
+    later = tmp_path / "after-due"  # past the due date, the instructor re-renders without grading
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-m", "grader.cli", "report", str(out / "results.json"), "--out", str(later),
+                    "--show-after-due"], check=True, capture_output=True, env=env, timeout=300)
+    released = page_text(browser, later / "wrong_port.html")
+    assert "named-volume" in released and "1 other check, not shown" in released and "6380" not in released
     # Visibility alone changed: nothing is graded again, and the kept grades take the new visibility.
     again = grade_batch(folder, out, jobs=1, mode="static", rubric=Rubric())
     assert sorted(again.unchanged) == ["perfect", "wrong_port"] and again.graded == []
