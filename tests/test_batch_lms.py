@@ -62,6 +62,15 @@ CASES: dict[str, tuple[list[str], dict[str, tuple[str, str, list[str], dict[str,
                                  {"participant_id": "1042", "files": ["docker-compose.yml", "web/app.py", "onlinetext.html"]}),
         "moodle-José Álvarez_1043": ("José Álvarez", "Moodle participant 1043", [], {"participant_id": "1043"}),
     }, 0),
+    "moodle_flat": ([], {  # Moodle 4.1+ without a folder per student: the files carry the prefix
+        "moodle-Jane Doe_1042": ("Jane Doe", "Moodle participant 1042", [],
+                                 {"participant_id": "1042", "files": ["app.py", "docker-compose.yml"]}),
+        "moodle-Li Wei_1044": ("Li Wei", "Moodle participant 1044", [], {"files": ["compose.yml"]}),
+    }, 0),
+    "moodle_legacy": ([], {  # before 4.1: the folders end in "_"
+        "moodle-Jane Doe_1042": ("Jane Doe", "Moodle participant 1042", [], {"participant_id": "1042"}),
+        "moodle-Li Wei_1044": ("Li Wei", "Moodle participant 1044", [], {"files": ["docker-compose.yaml"]}),
+    }, 0),
     "moodle_blind": ([], {
         "moodle-Participant 4021": ("Participant 4021", "Moodle participant 4021 · anonymous", ["anonymous"],
                                     {"anonymous": True}),
@@ -84,6 +93,12 @@ CASES: dict[str, tuple[list[str], dict[str, tuple[str, str, list[str], dict[str,
                                            "attempt": "2025-03-02T18:30:00"}),
         "brightspace-Ana García_20067931": ("Ana García", "Brightspace user 20067931", [],
                                             {"org_defined_id": "20067931", "email": "agarcia@example.edu"}),
+    }, 0),
+    "brightspace_folders": (["--class-list", str(DATA / "brightspace_class_list.csv"), "--assignment", "Compose Lab"], {
+        "brightspace-Jane Doe_20067930": ("Jane Doe", "Brightspace user 20067930", [],
+                                          {"username": "jdoe", "attempt": "2025-03-01T10:05:00"}),
+        "brightspace-Ana García_20067931": ("Ana García", "Brightspace user 20067931", [],
+                                            {"username": "agarcia", "files": ["compose.yaml"]}),
     }, 0),
 }
 
