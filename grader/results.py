@@ -65,6 +65,18 @@ def read_list(value: Any) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
+# Who sees a check (the rubric's ``checks.<id>.visibility``): everyone; students only once the
+# rubric's due date has passed; instructors only. grader/report/visibility.py applies it.
+VISIBILITIES = ("visible", "after_due_date", "hidden")
+
+
+def read_visibility(value: Any) -> str:
+    """A saved check's visibility: missing (an older grader) is visible; anything unknown is hidden."""
+    if value is None:
+        return "visible"
+    return value if value in VISIBILITIES else "hidden"
+
+
 class Status(str, enum.Enum):
     PASSED = "passed"
     FAILED = "failed"
@@ -167,6 +179,7 @@ class CheckResult:
     details: str | None = None
     duration_s: float = 0.0
     saved_points: float | None = None  # what a saved result says it earned, where that is not what its status gives
+    visibility: str = "visible"        # one of VISIBILITIES
 
     @property
     def points(self) -> float:
@@ -189,6 +202,7 @@ class CheckResult:
             "found": self.found,
             "details": self.details,
             "duration_s": round(self.duration_s, 3),
+            "visibility": self.visibility,
         }
 
     @classmethod
@@ -206,6 +220,7 @@ class CheckResult:
             found=read_optional_text(data.get("found")),
             details=read_optional_text(data.get("details")),
             duration_s=read_number(data.get("duration_s")),
+            visibility=read_visibility(data.get("visibility")),
         )
         saved = read_number(data.get("points"), check.points)
         if saved != check.points:
@@ -235,6 +250,7 @@ class GradeResult:
     services: dict[str, str | None] = field(default_factory=dict)
     policy: list[PolicyViolation] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
+    due: str | None = None       # the rubric's due date (ISO 8601): when `after_due_date` checks are shown
     saved: Totals | None = None  # what a saved result says, where that is not what its checks give
     evidence: Evidence = field(default_factory=lambda: _evidence_type()())  # what was recorded of the deliverables
 
@@ -287,6 +303,7 @@ class GradeResult:
             "services": self.services,
             "policy": [violation.to_dict() for violation in self.policy],
             "ignored": [item.to_dict() for item in self.ignored],
+            "due": self.due,
             "evidence": self.evidence.to_dict(),
         }
 
@@ -307,6 +324,7 @@ class GradeResult:
             if isinstance(services, Mapping) else {},
             policy=[PolicyViolation.from_dict(item) for item in read_list(data.get("policy"))],
             ignored=[Ignored.from_dict(item) for item in read_list(data.get("ignored"))],
+            due=read_optional_text(data.get("due")),
             evidence=_evidence_type().from_dict(data.get("evidence")),
         )
         passed = data.get("passed")

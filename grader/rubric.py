@@ -5,10 +5,12 @@ Instructors change it with a YAML file (`--rubric rubric.yml`); see docs/rubric.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
+from grader.results import VISIBILITIES
 from grader.yaml import load_yaml
 
 # The rubric's checks in the order reports list them.
@@ -62,6 +64,7 @@ class Limits:
 class CheckOverride:
     points: float | None = None
     enabled: bool = True
+    visibility: str = "visible"   # who sees the check: grader/report/visibility.py
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Rubric:
     checks: dict[str, CheckOverride] = field(default_factory=dict)
     allowed_policy_rules: frozenset[str] = frozenset()
     extra_check_dirs: tuple[Path, ...] = ()
+    due: str | None = None   # ISO 8601 with its UTC offset: when `after_due_date` checks are shown to students
 
     def points_for(self, check_id: str, default: float) -> float:
         override = self.checks.get(check_id)
@@ -80,22 +84,33 @@ class Rubric:
         override = self.checks.get(check_id)
         return override.enabled if override else True
 
+    def visibility(self, check_id: str) -> str:
+        override = self.checks.get(check_id)
+        return override.visibility if override else "visible"
+
     def with_student_name(self, name: str | None) -> Rubric:
         return replace(self, expect=replace(self.expect, student_name=name))
+
+    def without_presentation(self) -> Rubric:
+        """The rubric less what only decides who sees a check (visibility, due): a change there needs no regrade."""
+        checks = {check_id: replace(override, visibility="visible") for check_id, override in self.checks.items()}
+        return replace(self, checks={check_id: kept for check_id, kept in checks.items() if kept != CheckOverride()},
+                       due=None)
 
     def to_dict(self) -> dict[str, Any]:
         """The rubric as JSON (the grading key hashes it, queue tasks carry it); ``from_dict`` reads it back."""
         return {"expect": asdict(self.expect), "limits": asdict(self.limits),
                 "checks": {check_id: asdict(override) for check_id, override in self.checks.items()},
                 "allowed_policy_rules": sorted(self.allowed_policy_rules),
-                "extra_check_dirs": [str(folder) for folder in self.extra_check_dirs]}
+                "extra_check_dirs": [str(folder) for folder in self.extra_check_dirs], "due": self.due}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rubric:
         return cls(expect=Expectations(**data["expect"]), limits=Limits(**data["limits"]),
                    checks={check_id: CheckOverride(**override) for check_id, override in data["checks"].items()},
                    allowed_policy_rules=frozenset(data["allowed_policy_rules"]),
-                   extra_check_dirs=tuple(Path(folder) for folder in data["extra_check_dirs"]))
+                   extra_check_dirs=tuple(Path(folder) for folder in data["extra_check_dirs"]),
+                   due=data.get("due"))
 
 
 def _convert(name: str, default: Any, value: Any) -> Any:
@@ -140,16 +155,36 @@ def _check_overrides(values: Any) -> dict[str, CheckOverride]:
         if settings is False or settings is None:
             overrides[str(check_id)] = CheckOverride(enabled=False)
             continue
-        if not isinstance(settings, dict) or set(settings) - {"points", "enabled"}:
-            raise RubricError(f"rubric: checks.{check_id} takes 'points' and 'enabled' (or false to drop it)")
+        if not isinstance(settings, dict) or set(settings) - {"points", "enabled", "visibility"}:
+            raise RubricError(f"rubric: checks.{check_id} takes 'points', 'enabled' and 'visibility' "
+                              "(or false to drop it)")
         points = settings.get("points")
         if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
             raise RubricError(f"rubric: checks.{check_id}.points must be a number >= 0")
         enabled = settings.get("enabled", True)
         if not isinstance(enabled, bool):
             raise RubricError(f"rubric: checks.{check_id}.enabled must be true or false, got {enabled!r}")
-        overrides[str(check_id)] = CheckOverride(points=points, enabled=enabled)
+        visibility = settings.get("visibility", "visible")
+        if visibility not in VISIBILITIES:
+            raise RubricError(f"rubric: checks.{check_id}.visibility must be one of {', '.join(VISIBILITIES)}, "
+                              f"got {visibility!r}")
+        overrides[str(check_id)] = CheckOverride(points=points, enabled=enabled, visibility=visibility)
     return overrides
+
+
+def parse_due(value: Any) -> str | None:
+    """``due:`` as ISO 8601 with a UTC offset. A date alone is the end of that day; a time without
+    an offset is this machine's local time (the offset is fixed here, so a rubric means one instant)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        moment = datetime.combine(date.fromisoformat(text), time(23, 59, 59)) if len(text) == 10 \
+            else datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise RubricError(f"rubric: 'due' must be a date or date and time (2025-03-10 or 2025-03-10T23:59+01:00), "
+                          f"got {value!r}") from exc
+    return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="seconds")
 
 
 def load_rubric(path: Path | None, known_rules: frozenset[str] | None = None) -> Rubric:
@@ -161,7 +196,7 @@ def load_rubric(path: Path | None, known_rules: frozenset[str] | None = None) ->
         data = load_yaml(path, path.name).data
     except GraderError as exc:
         raise RubricError(f"rubric {path}: {getattr(exc, 'message', exc)}") from exc
-    unknown = set(data) - {"expect", "limits", "checks", "policy", "extra_checks"}
+    unknown = set(data) - {"expect", "limits", "checks", "policy", "extra_checks", "due"}
     if unknown:
         raise RubricError(f"rubric: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}")
     policy = data.get("policy") or {}
@@ -184,4 +219,5 @@ def load_rubric(path: Path | None, known_rules: frozenset[str] | None = None) ->
         checks=_check_overrides(data.get("checks")),
         allowed_policy_rules=frozenset(str(rule) for rule in allowed),
         extra_check_dirs=tuple((path.parent / str(folder)).resolve() for folder in extra),
+        due=parse_due(data.get("due")),
     )

@@ -249,6 +249,18 @@ def test_a_restored_name_that_two_files_would_share_keeps_canvas_name(tmp_path: 
     assert names == ["docker-compose-1.yml", "docker-compose.yml"]
 
 
+
+def test_older_canvas_lower_case_late_and_a_second_resubmission(tmp_path: Path) -> None:
+    download = tmp_path / "download"
+    download.mkdir()
+    (download / "doejane_late_40101_900003_docker-compose-2.yml").write_text("services: {}\n")
+    (download / "doejane_late_40101_900004_Dockerfile-2").write_text("FROM python:3.11-slim\n")
+    [jane] = read_download(download).submissions
+    assert (jane.identity.user_id, jane.identity.late, jane.identity.display_name) == ("40101", True, "doejane")
+    assert sorted(f.name for f in jane.files) == ["Dockerfile", "docker-compose.yml"]
+    made = materialise(jane, download, tmp_path / "work")
+    assert (made.folder / "docker-compose.yml").read_text() == "services: {}\n"
+
 def test_a_hostile_download_is_read_and_materialised_inside_its_folder(tmp_path: Path) -> None:
     root = tmp_path / "dl"
     root.mkdir()

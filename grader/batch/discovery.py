@@ -1,9 +1,10 @@
 """What is in a batch folder, and what decides whether a grade is still good.
 
-A submission is a sub-folder or a ``.zip`` file of the folder. Its *content hash* covers
-every file it holds; the *grading key* covers everything else that decides a grade (the
-rubric, the mode, the grader's version). A submission whose hash and key match the last
-run's is not graded again (grader/batch/previous.py).
+A submission is a sub-folder or a ``.zip`` file of the folder, or one student of an LMS's bulk
+download (grader/batch/downloads.py). Its *content hash* covers every file it holds (for an LMS
+student: each file's name as the student gave it, and its bytes); the *grading key* covers
+everything else that decides a grade (the rubric, the mode, the grader's version). A submission
+whose hash and key match the last run's is not graded again (grader/batch/previous.py).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.lms import LmsSubmission
 from grader.rubric import Rubric
 from grader.version import __version__
 
@@ -23,13 +25,15 @@ _HASH_CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class Submission:
-    id: str        # folder name, or the zip's name without .zip
-    source: Path   # the folder or the zip file
-    kind: str      # "folder" or "zip"
+    id: str        # folder name, or the zip's name without .zip (an LMS student: LmsSubmission.id)
+    source: Path   # the folder or the zip file (an LMS student: the download's folder)
+    kind: str      # "folder", "zip" or "lms"
+    lms: LmsSubmission | None = None   # kind "lms": the student and their files in the download
 
     @property
     def source_name(self) -> str:
-        return self.source.name
+        """What the last run's grade is found by: the folder or zip name, or the LMS student's id."""
+        return self.id if self.lms else self.source.name
 
 
 def discover(folder: Path, exclude: tuple[Path, ...] = ()) -> list[Submission]:
@@ -54,6 +58,11 @@ def discover(folder: Path, exclude: tuple[Path, ...] = ()) -> list[Submission]:
 def content_hash(submission: Submission) -> str:
     """sha256 of everything submitted: each file's path, kind and bytes (a link's target, not what it points to)."""
     digest = hashlib.sha256()
+    if submission.lms is not None:
+        digest.update(b"lms\0")
+        for item in sorted(submission.lms.files, key=lambda item: item.name):
+            _hash_entry(digest, submission.source / item.path, item.name)
+        return digest.hexdigest()
     if submission.kind == "zip":
         digest.update(b"zip\0")
         _hash_file(digest, submission.source)
@@ -87,9 +96,9 @@ def _hash_file(digest: Any, path: Path) -> None:
             digest.update(chunk)
 
 
-
-
 def grading_key(rubric: Rubric, mode: str) -> str:
-    """Everything besides the files that decides a grade: the rubric (with the roster name), the mode, the grader."""
-    text = json.dumps({"rubric": rubric.to_dict(), "mode": mode, "grader": __version__}, sort_keys=True)
+    """Everything besides the files that decides a grade: the rubric (with the roster name; not who sees which
+    check, which a kept grade takes from the rubric of the day), the mode, the grader."""
+    text = json.dumps({"rubric": rubric.without_presentation().to_dict(), "mode": mode, "grader": __version__},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -70,10 +70,11 @@ class BatchResult:
     unchanged: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     missing: list[Student] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)   # not on the roster (or, Brightspace, the class list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     interrupted: bool = False
     mode: str = "full"
+    lms: str | None = None                         # the LMS whose bulk download the folder is, if it is one
     notice: str | None = None
     jobs: int = 1
     duration_s: float = 0.0

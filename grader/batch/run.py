@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,11 +18,14 @@ from typing import Any
 
 from grader.batch.backend import backend_for
 from grader.batch.discovery import Submission, content_hash, discover, grading_key
+from grader.batch.downloads import Found, LmsOptions, lms_meta, open_download, submissions_of
 from grader.batch.events import BatchEvent, BatchResult, Graded, OnEvent, Task
 from grader.batch.machine import default_jobs
 from grader.batch.previous import Previous
 from grader.batch.roster import Assignment, Roster, Student
+from grader.lms import LmsError
 from grader.report import gradebook
+from grader.report.lms_grades import GradeFileRequest
 from grader.rubric import Rubric
 from grader.submission.archive import ArchiveLimits
 
@@ -30,39 +34,83 @@ def grade_batch(folder: str | os.PathLike[str], out: str | os.PathLike[str] = "r
                 roster: Roster | str | os.PathLike[str] | None = None, regrade: bool = False,
                 rubric: Rubric | None = None, on_event: OnEvent | None = None, *,
                 mode: str = "auto", archive_limits: ArchiveLimits = ArchiveLimits(),
-                title: str | None = None, queue: str | None = None) -> BatchResult:
-    """Grade every submission in ``folder``; write the reports, index.html, grades.csv and results.json to ``out``."""
+                title: str | None = None, queue: str | None = None, lms: LmsOptions = LmsOptions(),
+                show_after_due: bool = False, grade_file: GradeFileRequest | None = None) -> BatchResult:
+    """Grade every submission in ``folder`` (a class folder, or an LMS's bulk download, also as its zip); write
+    the reports, index.html, grades.csv, results.json and (for an LMS) its grade file to ``out``."""
     if mode not in ("auto", "static"):
         raise ValueError("batch mode must be 'auto' or 'static'")
     started = time.monotonic()
     folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is not a folder")
     emit = on_event or (lambda event: None)
     if roster is not None and not isinstance(roster, Roster):
         roster = Roster.load(Path(roster))
-    submissions = discover(folder, exclude=(out,))
-    assignment = roster.assign([submission.id for submission in submissions]) if roster else None
-    # With a queue, the workers' engines grade: this machine needs none.
-    effective, notice = ("full" if mode == "auto" else "static", None) if queue else _effective_mode(mode)
-    result = _new_result(effective, notice, assignment)
-    book = _Book(folder, result, emit, len(submissions), Previous.load(out))
-    if notice:
-        emit(BatchEvent("notice", phase=notice))
-    asked = _Asked(rubric or Rubric(), mode, effective, archive_limits, regrade)
-    tasks = book.plan(submissions, assignment.students if assignment else {}, asked)
-    result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
-    if tasks:
-        checkpoint = functools.partial(book.write_results, out / gradebook.RESULTS_NAME)
-        end = backend_for(queue, result.jobs, checkpoint).run(tasks, book.with_total, book.collect)
-        result.stopped, result.interrupted = end.stopped, end.interrupted
-        book.keep_last_grades(tasks)
+    with ExitStack() as stack:  # a zipped download stays extracted until everything is written
+        found = _open(folder, lms, roster, stack, emit)
+        submissions = submissions_of(found.download) if found else discover(folder, exclude=(out,))
+        assignment = roster.assign([submission.id for submission in submissions]) if roster else None
+        # With a queue, the workers' engines grade: this machine needs none.
+        effective, notice = ("full" if mode == "auto" else "static", None) if queue else _effective_mode(mode)
+        result = _new_result(effective, notice, assignment, found)
+        book = _Book(folder, result, emit, len(submissions), Previous.load(out))
+        if notice:
+            emit(BatchEvent("notice", phase=notice))
+        asked = _Asked(rubric or Rubric(), mode, effective, archive_limits, regrade)
+        tasks = book.plan(submissions, assignment.students if assignment else {}, asked)
+        result.jobs = max(1, min(jobs or default_jobs(), len(tasks) or 1))
+        if tasks:
+            checkpoint = functools.partial(book.write_results, out / gradebook.RESULTS_NAME)
+            end = backend_for(queue, result.jobs, checkpoint).run(tasks, book.with_total, book.collect)
+            result.stopped, result.interrupted = end.stopped, end.interrupted
+            book.keep_last_grades(tasks)
     result.entries = book.entries()
     result.duration_s = time.monotonic() - started
-    notes = {"title": title or f"{folder.resolve().name}: class results", "roster": roster.source if roster else None,
-             "duplicates": result.duplicates, "stopped": result.stopped}
-    result.outputs = gradebook.render_outputs(result.entries, out, notes=notes)
+    result.outputs = gradebook.render_outputs(result.entries, out, notes=_notes(folder, title, roster, result),
+                                              show_after_due=show_after_due, grade_file=grade_file)
     return result
+
+
+def _open(folder: Path, lms: LmsOptions, roster: Roster | None, stack: ExitStack, emit: OnEvent) -> Found | None:
+    """The batch folder as an LMS download (said in a notice), or None for a plain class folder."""
+    found = open_download(folder, lms, stack)
+    if found is None and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder")
+    if found is None:
+        return None
+    if roster is not None:
+        raise LmsError("--roster maps GitHub Classroom's folders to students; an LMS download names its students")
+    download = found.download
+    ignored = f"; {len(download.ignored)} file(s) that are no student's left out" if download.ignored else ""
+    emit(BatchEvent("notice", phase=f"Read as a {download.lms.capitalize()} download: "
+                                    f"{len(download.submissions)} submission(s){ignored}"))
+    return found
+
+
+def _notes(folder: Path, title: str | None, roster: Roster | None, result: BatchResult) -> dict[str, Any]:
+    """What the dashboard says besides the entries."""
+    name = folder.resolve().name
+    if result.lms:
+        name += f" ({result.lms.capitalize()} download)"
+    return {"title": title or f"{name}: class results", "roster": roster.source if roster else None,
+            "duplicates": result.duplicates, "stopped": result.stopped}
+
+
+_WHO = ("student", "lms")
+
+
+def _who(entry: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Who the entry is, as this run found them: the roster's student, or the LMS's (what its grading skipped kept)."""
+    entry["student"] = meta["student"]
+    graded = entry.get("lms") if isinstance(entry.get("lms"), dict) else {}
+    entry["lms"] = {**meta["lms"], "skipped": list(graded.get("skipped") or [])} if meta["lms"] else None
+
+
+def _present_as(entry: dict[str, Any], rubric: Rubric) -> None:
+    """A kept grade, shown as today's rubric says: who sees each check, and the due date (no regrade needed)."""
+    for check in entry.get("checks") or []:
+        if isinstance(check, dict):
+            check["visibility"] = rubric.visibility(str(check.get("id")))
+    entry["due"] = rubric.due
 
 
 def _effective_mode(mode: str) -> tuple[str, str | None]:
@@ -80,10 +128,10 @@ def _effective_mode(mode: str) -> tuple[str, str | None]:
     return "full", None
 
 
-def _new_result(effective: str, notice: str | None, assignment: Assignment | None) -> BatchResult:
-    return BatchResult(entries=[], mode=effective, notice=notice,
-                       missing=list(assignment.missing) if assignment else [],
-                       unmatched=list(assignment.unmatched) if assignment else [],
+def _new_result(effective: str, notice: str | None, assignment: Assignment | None, found: Found | None) -> BatchResult:
+    unmatched = list(assignment.unmatched) if assignment else list(found.unplaced) if found else []
+    return BatchResult(entries=[], mode=effective, notice=notice, lms=found.download.lms if found else None,
+                       missing=list(assignment.missing) if assignment else [], unmatched=unmatched,
                        duplicates=dict(assignment.duplicates) if assignment else {})
 
 
@@ -116,10 +164,12 @@ class _Book:
                 "source": submission.source_name, "kind": submission.kind, "folder": self.folder.resolve().name,
                 "content_hash": content_hash(submission), "grading_key": grading_key(rubric, asked.effective),
                 "student": student.to_dict() if student else None,
+                "lms": lms_meta(submission.lms) if submission.lms else None,
             }
             before = None if asked.regrade else self.previous.unchanged(submission, meta)
             if before:
-                before["student"] = meta["student"]
+                _who(before, meta)
+                _present_as(before, rubric)
                 self.finished[submission.id] = before
                 self.result.unchanged.append(submission.id)
                 self.emit(BatchEvent("unchanged", submission.id, entry=before, done=len(self.finished),
@@ -136,9 +186,9 @@ class _Book:
     def collect(self, graded: Graded) -> None:
         name, entry = graded.task.submission.id, graded.entry
         meta = self.meta[name]
-        entry["student"] = meta["student"]
+        _who(entry, meta)
         entry.setdefault("error", None)
-        entry["batch"] = {**{key: value for key, value in meta.items() if key != "student"}, **graded.batch,
+        entry["batch"] = {**{key: value for key, value in meta.items() if key not in _WHO}, **graded.batch,
                           "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         self.finished[name] = entry
         self.result.graded.append(name)

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.discovery import Submission, grading_key
+from grader.batch.downloads import work_prefix
 from grader.errors import GraderError
+from grader.lms import LmsError, materialise
 from grader.results import PolicyViolation
 from grader.rubric import Rubric
 from grader.submission.archive import ArchiveError, ArchiveLimits, extracted
@@ -26,24 +28,41 @@ from grader.version import __version__
 
 def grade_source(submission: Submission, rubric: Rubric, mode: str, *, limits: ArchiveLimits = ArchiveLimits(),
                  on_phase: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Extract the submission if it is a zip, grade it, and return its result dict (``submission`` set to its id)."""
+    """Extract the submission if it is a zip (or copy an LMS student's files out of the download), grade it,
+    and return its result dict (``submission`` set to its id)."""
     # Imported here: pytest and the Docker gateway load only in the processes that grade.
     from grader.grading.engine import grade
 
+    skipped: list[str] = []
     try:
         with ExitStack() as stack:
-            path = submission.source
-            if submission.kind == "zip":
-                if on_phase:
-                    on_phase("extracting")
-                path = stack.enter_context(extracted(submission.source, submission.id, limits))
+            path = _folder_of(submission, limits, stack, on_phase or (lambda phase: None), skipped)
             entry = grade(path, mode=mode, rubric=rubric, on_phase=on_phase).to_dict()
     except ArchiveError as exc:
         return not_graded(submission, rubric, refused=exc.message, hint=exc.hint)
+    except LmsError as exc:  # the student's files cannot be taken out of the download (too large)
+        return not_graded(submission, rubric, refused=str(exc))
     except GraderError as exc:
         return not_graded(submission, rubric, error=str(exc))
     entry["submission"] = submission.id
+    if submission.lms is not None:
+        entry["lms"] = {"skipped": skipped}
     return entry
+
+
+def _folder_of(submission: Submission, limits: ArchiveLimits, stack: ExitStack, on_phase: Callable[[str], None],
+               skipped: list[str]) -> Path:
+    """The folder to grade: the submission's own, its zip extracted, or an LMS student's files materialised."""
+    if submission.kind == "zip":
+        on_phase("extracting")
+        return stack.enter_context(extracted(submission.source, submission.id, limits))
+    if submission.lms is not None:
+        on_phase("copying")
+        work = stack.enter_context(tempfile.TemporaryDirectory(prefix=work_prefix()))
+        made = materialise(submission.lms, submission.source, work)
+        skipped += made.skipped
+        return made.folder
+    return submission.source
 
 
 _SKELETONS: dict[str, dict[str, Any]] = {}
@@ -68,7 +87,8 @@ def not_graded(submission: Submission, rubric: Rubric, *, refused: str | None = 
     except Exception:  # noqa: BLE001 - without a skeleton, the entry simply lists no checks
         entry = {"checks": [], "max_score": 0}
     status = "skipped" if refused else "error"
-    message = "not graded: the zip was refused" if refused else f"not graded: {error}"
+    what = "the submission" if submission.kind == "lms" else "the zip"
+    message = f"not graded: {what} was refused" if refused else f"not graded: {error}"
     for check in entry.get("checks") or []:
         check.update(status=status, points=0, message=message, hint=None, location=None,
                      expected=None, found=None, details=None, duration_s=0)

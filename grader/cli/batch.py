@@ -17,6 +17,8 @@ from grader.batch import BatchResult, default_jobs, grade_batch
 from grader.batch.roster import Roster
 from grader.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from grader.cli.inputs import JOBS, read_roster, read_rubric
+from grader.cli.lms_options import (GradeFileRequest, LmsError, LmsOptions, grade_file_options, lms_input_options,
+                                    print_grade_file)
 from grader.cli.progress import LiveProgress, PlainProgress
 from grader.cli.queue_extra import check_queue, require_queue_extra
 from grader.cli.report import report
@@ -28,7 +30,7 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 
 
 @click.command("batch")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, path_type=Path))
 @click.option("-j", "--jobs", type=JOBS, default="auto", metavar="N|auto",
               help=f"Gradings at once; auto: what this machine can hold, here {default_jobs()}.  [default: auto]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
@@ -43,10 +45,12 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 @click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
+@lms_input_options
+@grade_file_options
 def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
           static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
-          gradescope_dir: str | None) -> None:
-    """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
+          gradescope_dir: str | None, lms_input: LmsOptions, grade_request: GradeFileRequest) -> None:
+    """Grade every submission in FOLDER: each sub-folder or .zip file is one (or each student of an LMS download)."""
     console = Console()
     rubric_config = read_rubric(rubric)
     class_roster = read_roster(roster)
@@ -62,12 +66,15 @@ def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool
     try:
         with view:
             result = grade_batch(folder, out, jobs=jobs, roster=class_roster, regrade=regrade, rubric=rubric_config,
-                                 on_event=view, mode="static" if static else "auto", queue=queue)
+                                 on_event=view, mode="static" if static else "auto", queue=queue, lms=lms_input,
+                                 show_after_due=grade_request.show_after_due, grade_file=grade_request)
+    except LmsError as exc:  # the folder is not the download --lms names, or --roster was given with one
+        raise click.UsageError(str(exc)) from exc
     except KeyboardInterrupt:  # a second stop after the results were written
         console.print("[yellow]Stopped.[/yellow]")
         sys.exit(stopped_exit_code())
     _print_outcome(console, result, class_roster)
-    _write_formats(result, junit_path, markdown_path, gradescope_dir)
+    _write_formats(result, junit_path, markdown_path, gradescope_dir, grade_request.show_after_due)
     _print_outputs(console, result)
     if result.interrupted:
         console.print(f"[yellow]Stopped: {len(result.stopped)} submission(s) not graded; everything the stopped "
@@ -87,14 +94,14 @@ def _print_outcome(console: Console, result: BatchResult, roster: Roster | None)
 
 
 def _write_formats(result: BatchResult, junit_path: str | None, markdown_path: str | None,
-                   gradescope_dir: str | None) -> None:
+                   gradescope_dir: str | None, show_after_due: bool) -> None:
     graded = [entry for entry in result.entries if not entry.get("missing") and entry.get("checks") is not None]
     if not graded or not (junit_path or markdown_path or gradescope_dir):
         return
     from grader.report.formats import write_formats
 
     # one graded submission: Gradescope's file for it, named after it, inside DIR
-    write_formats(graded, junit=junit_path, markdown=markdown_path,
+    write_formats(graded, junit=junit_path, markdown=markdown_path, show_after_due=show_after_due,
                   gradescope=gradescope_dir if len(graded) > 1 or not gradescope_dir
                   else str(Path(gradescope_dir) / f"{graded[0].get('submission')}.json"))
 
@@ -107,6 +114,7 @@ def _print_outputs(console: Console, result: BatchResult) -> None:
                   f"in {result.duration_s:.1f} s.[/dim]")
     console.print(f"Dashboard: {escape(str(outputs.index))}\nGrades:    {escape(str(outputs.grades))}\n"
                   f"Results:   {escape(str(outputs.results))}", highlight=False)
+    print_grade_file(console, outputs.grade_file, unplaced=result.unmatched if result.lms else [])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

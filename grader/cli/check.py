@@ -12,11 +12,13 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.cli.check_output import print_check, print_summary
+from grader.cli.check_output import print_summary
 from grader.cli.exit_codes import EXIT_USAGE, for_result
 from grader.cli.inputs import read_rubric
 from grader.cli.signals import stop_on_sigterm, stopped_exit_code
+from grader.cli.student import StudentRun
 from grader.errors import EnvironmentProblem
+from grader.report.attempts import Changes
 from grader.results import GradeResult
 from grader.rubric import Rubric
 
@@ -38,9 +40,10 @@ if TYPE_CHECKING:  # the grading layer is imported when a check runs: `grader re
 @click.option("--junit", "junit_path", help="Write the result as JUnit XML to FILE ('-' for stdout).")
 @click.option("--gradescope", "gradescope_path", help="Write Gradescope's results.json to FILE ('-' for stdout).")
 @click.option("--markdown", "markdown_path", help="Write the Markdown summary to FILE ('-' for stdout).")
+@click.option("--show-after-due", is_flag=True, help="Show the rubric's after_due_date checks now.")
 def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, rubric: Path | None,
           json_path: str | None, out: Path, no_html: bool, junit_path: str | None, gradescope_path: str | None,
-          markdown_path: str | None) -> None:
+          markdown_path: str | None, show_after_due: bool) -> None:
     """Grade the submission in PATH (default: this folder)."""
     outputs = {"--json": json_path, "--junit": junit_path, "--gradescope": gradescope_path, "--markdown": markdown_path}
     to_stdout = [name for name, value in outputs.items() if value == "-"]
@@ -57,26 +60,32 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     stop_on_sigterm()
     mode = "static" if static else "live" if live else "auto"
     console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
-    result = _grade(console, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None)
-    report_path = None if no_html else _write_html(result, out)
+    student = StudentRun(console, rubric_config, path, out, show_after_due)
+    result = _grade(student, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None)
+    changes = student.remember(result)
+    report_path = None if no_html else _write_html(result, out, show_after_due, changes)
     _write_json(result, json_path)
     if junit_path or gradescope_path or markdown_path:
         from grader.report.formats import write_formats
 
-        write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path)
+        write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
+                      show_after_due=show_after_due)
     print_summary(console, result, report_path)
+    student.print_after(result, changes)
     sys.exit(for_result(result))
 
 
-def _grade(console: Console, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None) -> GradeResult:
-    """The grading, each check printed as it ends; a stop or a machine that cannot grade exits here."""
+def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None) -> GradeResult:
+    """The grading, each check the student is shown printed as it ends; a stop, or a machine that cannot
+    grade, exits here."""
+    console = student.console
     from grader.grading.engine import grade
     from grader.grading.interrupts import Interrupted
 
     try:
         with _phase_line(console) as show_phase:
             return grade(path, mode=mode, rubric=rubric, live=live,
-                         on_result=lambda check: print_check(console, check), on_phase=show_phase)
+                         on_result=student.print_check, on_phase=show_phase)
     except (Interrupted, KeyboardInterrupt):
         console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
         sys.exit(stopped_exit_code())
@@ -96,10 +105,11 @@ def _phase_line(console: Console) -> Iterator[Callable[[str], None]]:
         yield lambda phase: status.update(f"{phase}…")
 
 
-def _write_html(result: GradeResult, out: Path) -> str:
+def _write_html(result: GradeResult, out: Path, show_after_due: bool, since: Changes | None) -> str:
     from grader.report.html import write_html
 
-    return str(write_html(result.to_dict(), out / f"{result.submission}.html"))
+    return str(write_html(result.to_dict(), out / f"{result.submission}.html", show_after_due=show_after_due,
+                          since=since))
 
 
 def _write_json(result: GradeResult, json_path: str | None) -> None:

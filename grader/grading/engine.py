@@ -95,6 +95,7 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
         services={"redis": context.redis_service, "web": context.web_service},
         policy=context.policy,
         ignored=(context.files.ignored if context.files else []) + context.ignored,
+        due=context.rubric.due,
     )
 
 

@@ -18,7 +18,8 @@ MACHINE_HINT = "This is a problem of the grading machine, not of the submission.
 
 def result_of(info: CheckInfo, rubric: Rubric, status: Status, message: str, **fields: Any) -> CheckResult:
     return CheckResult(id=info.id, title=info.title or info.id, status=status,
-                       max_points=rubric.points_for(info.id, info.points), bonus=info.bonus, message=message, **fields)
+                       max_points=rubric.points_for(info.id, info.points), bonus=info.bonus, message=message,
+                       visibility=rubric.visibility(info.id), **fields)
 
 
 def skip_reason(exc: BaseException) -> str | None:

@@ -176,8 +176,15 @@ def _row(entry: Entry, columns: list[Column], roster_used: bool) -> dict[str, An
         "score": score, "max": row_max, "percent": round(100 * score / row_max) if row_max else 0,
         "href": quote(entry.batch.report or ""), "cells": [_cell(column, entry.check(column.id)) for column in columns],
         "reasons": _reasons(entry), "unmatched": roster_used and not entry.student,
-        "mode": entry.result.mode, "duration": entry.result.duration_s,
+        "mode": entry.result.mode, "duration": entry.result.duration_s, **_lms_marks(entry),
     }
+
+
+def _lms_marks(entry: Entry) -> dict[str, Any]:
+    """What the row says of an LMS student: which LMS and ids, and whether late, anonymous or a group."""
+    identity = entry.lms.identity if entry.lms else None
+    return {"lms_label": entry.lms.label if entry.lms else "", "late": bool(identity and identity.late),
+            "anonymous": bool(identity and identity.anonymous), "group": identity.group if identity else ""}
 
 
 def _stats(rows: list[dict[str, Any]], on_roster: int | None, missing: int) -> dict[str, Any]:

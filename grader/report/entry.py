@@ -5,6 +5,11 @@ An entry is the dict ``grader check --json`` prints (``GradeResult.to_dict()``),
 - ``student``: the roster row it matched (``identifier``, ``github_username``, ``github_id``,
   ``name``), or null;
 - ``error``: why the grading itself failed (a fault of the grader or the machine), or null;
+- ``lms``: for a student of an LMS's bulk download, who they are as the download says
+  (``grader.lms.Identity``'s fields: ``lms``, ``display_name``, ``user_id``, ``participant_id``,
+  ``username``, ``org_defined_id``, ``email``, ``group``, ``group_id``, ``late``, ``anonymous``,
+  ``attempt``), then ``files`` (the names graded), ``superseded`` (earlier attempts' files, not
+  graded) and ``skipped`` (files that could not be taken out of the download, and why); else null;
 - ``batch``: ``source`` (the folder or zip name in the batch folder), ``kind``, ``folder``,
   ``content_hash`` (sha256 of its files), ``grading_key`` (rubric, mode and grader version),
   ``worker`` and ``regraded`` (queue batches: who graded it, which workers were lost),
@@ -20,12 +25,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from grader.lms import Identity, LmsError
 from grader.results import CheckResult, GradeResult, Status, read_optional_text
 from grader.rubric import DEFAULT_ORDER
 
 STATES = ("missing", "refused", "error", "passed", "failed")
 _RESULT_KEYS = frozenset(GradeResult("", [], "", 0.0, "").to_dict())
-_MISSING_KEYS = ("submission", "missing", "student", "score", "max_score", "passed", "checks", "policy")
+_MISSING_KEYS = ("submission", "missing", "student", "score", "max_score", "passed", "checks", "policy", "lms")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,50 @@ class Student:
         if not isinstance(data, Mapping) or not data:
             return None
         return cls(**{item.name: str(data.get(item.name) or "") for item in fields(cls)})
+
+
+@dataclass(frozen=True)
+class LmsInfo:
+    """The LMS student an entry is: their identity in the download, and which of their files were graded."""
+
+    identity: Identity
+    files: tuple[str, ...] = ()
+    superseded: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.identity.group or self.identity.display_name
+
+    @property
+    def label(self) -> str:
+        """``Canvas user 40101 · late · group teamblue``: the ids and marks a person reads."""
+        identity = self.identity
+        ids = {"canvas": ("user", identity.user_id or identity.participant_id),
+               "moodle": ("participant", identity.participant_id) if identity.participant_id
+               else ("group id", identity.group_id),
+               "blackboard": ("user", identity.username),
+               "brightspace": ("user", identity.org_defined_id or identity.username)}[identity.lms]
+        parts = [f"{identity.lms.capitalize()} {ids[0]} {ids[1]}" if ids[1] else identity.lms.capitalize()]
+        parts += [mark for mark, on in (("anonymous", identity.anonymous), ("late", identity.late)) if on]
+        parts += [f"group {identity.group}"] if identity.group else []
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.identity.to_dict(), "files": list(self.files), "superseded": list(self.superseded),
+                "skipped": list(self.skipped)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LmsInfo | None:
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            identity = Identity.from_dict(dict(data))
+        except LmsError:  # not an identity this grader can read: the entry is no LMS student's
+            return None
+        lists = {name: tuple(str(item) for item in data.get(name) or [] if isinstance(item, str))
+                 for name in ("files", "superseded", "skipped")}
+        return cls(identity, **lists)
 
 
 @dataclass
@@ -94,6 +144,7 @@ class Entry:
     error: str | None = None           # why the grading itself failed: the grader's or the machine's fault
     batch: BatchInfo = field(default_factory=BatchInfo)
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer grader wrote, kept as they are
+    lms: LmsInfo | None = None         # the student of an LMS download
 
     @property
     def missing(self) -> bool:
@@ -105,11 +156,15 @@ class Entry:
 
     @property
     def id(self) -> str:
-        return (self.student.key if self.student else "") or self.submission
+        """The roster's key, else the id the LMS grades by, else the submission's name."""
+        return (self.student.key if self.student else "") or (self.lms.identity.key if self.lms else "") \
+            or self.submission
 
     @property
     def name(self) -> str:
-        return self.student.name if self.student else ""
+        if self.student:
+            return self.student.name
+        return self.lms.name if self.lms else ""
 
     @property
     def github(self) -> str:
@@ -151,21 +206,24 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         student = self.student.to_dict() if self.student else None
+        lms = self.lms.to_dict() if self.lms else None
         if self.result is None:
             return {"submission": None, "missing": True, "student": student, "score": None, "max_score": None,
-                    "passed": False, "checks": [], "policy": [], **self.extra}
+                    "passed": False, "checks": [], "policy": [], "lms": lms, **self.extra}
         return {**self.result.to_dict(), "student": student, "error": self.error, "batch": self.batch.to_dict(),
-                **self.extra}
+                "lms": lms, **self.extra}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Entry:
         student = Student.from_dict(data.get("student"))
+        lms = LmsInfo.from_dict(data.get("lms"))
         if data.get("missing"):
-            return cls(None, student, extra={key: value for key, value in data.items() if key not in _MISSING_KEYS})
-        known = _RESULT_KEYS | {"student", "error", "batch"}
+            return cls(None, student, extra={key: value for key, value in data.items() if key not in _MISSING_KEYS},
+                       lms=lms)
+        known = _RESULT_KEYS | {"student", "error", "batch", "lms"}
         return cls(GradeResult.from_dict(data), student, read_optional_text(data.get("error")),
                    BatchInfo.from_dict(data.get("batch")),
-                   {key: value for key, value in data.items() if key not in known})
+                   {key: value for key, value in data.items() if key not in known}, lms)
 
     @classmethod
     def of(cls, value: Entry | Mapping[str, Any]) -> Entry:
@@ -187,6 +245,7 @@ class Column:
     title: str
     max_points: float
     bonus: bool
+    visibility: str = "visible"   # whom students' views show it to (grader/report/visibility.py)
 
 
 def check_columns(entries: Sequence[Entry]) -> list[Column]:
@@ -195,7 +254,8 @@ def check_columns(entries: Sequence[Entry]) -> list[Column]:
     for entry in entries:
         for check in entry.checks:
             if check.id and check.id not in seen:
-                seen[check.id] = Column(check.id, check.title or check.id, check.max_points, check.bonus)
+                seen[check.id] = Column(check.id, check.title or check.id, check.max_points, check.bonus,
+                                        check.visibility)
     order = {check_id: index for index, check_id in enumerate(DEFAULT_ORDER)}
     first_seen = {check_id: index for index, check_id in enumerate(seen)}
     return sorted(seen.values(), key=lambda column: (order.get(column.id, len(order)), first_seen[column.id]))

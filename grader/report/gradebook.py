@@ -14,12 +14,15 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.report import entry as typed
 from grader.report.dashboard import write_dashboard
 from grader.report.entry import Column, Entry, entries_of
-from grader.report.html import render_html
+from grader.report.html import Heading, render_html
+
+if TYPE_CHECKING:  # imported when used: grader/report/formats/lms.py imports this module
+    from grader.report.lms_grades import GradeFileRequest, WrittenGradeFile
 from grader.results import number
 
 RESULTS_NAME = "results.json"
@@ -183,6 +186,7 @@ class Outputs:
     grades: Path
     results: Path | None
     reports: dict[str, Path] = field(default_factory=dict)  # submission -> its HTML report
+    grade_file: WrittenGradeFile | None = None              # the LMS's grade file, when there is an LMS
 
 
 def report_name(submission: str, taken: set[str]) -> str:
@@ -217,9 +221,24 @@ def assign_report_names(entries: list[Entry]) -> None:
         entry.batch.report = report_name(entry.submission or "submission", taken)
 
 
+def heading_of(entry: Entry) -> Heading | None:
+    """A report's heading: the LMS student's name and ids, or the roster student's; None for a bare folder."""
+    if entry.lms:
+        return Heading(entry.lms.name, entry.lms.label)
+    if entry.student and entry.name:
+        github = f"@{entry.github}" if entry.github and entry.github != entry.id else ""
+        return Heading(entry.name, " · ".join(part for part in (entry.id, github) if part))
+    return None
+
+
 def render_outputs(entries: Iterable[EntryLike], out: Path, *, write_results: bool = True,
-                   notes: dict[str, Any] | None = None) -> Outputs:
-    """Write every student's report, index.html, grades.csv and (unless told not to) results.json into ``out``."""
+                   notes: dict[str, Any] | None = None, show_after_due: bool | None = None,
+                   grade_file: GradeFileRequest | None = None) -> Outputs:
+    """Write every student's report, index.html, grades.csv, (unless told not to) results.json and, for
+    students of an LMS download, the LMS's grade file into ``out``. ``show_after_due`` (default: the grade
+    file request's) shows students the after_due_date checks in their reports now."""
+    if show_after_due is None:
+        show_after_due = bool(grade_file and grade_file.show_after_due)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ordered = sorted(entries_of(entries), key=Entry.sort_key)
@@ -228,8 +247,14 @@ def render_outputs(entries: Iterable[EntryLike], out: Path, *, write_results: bo
     for entry in ordered:
         if entry.result is not None and entry.batch.report:
             reports[entry.submission] = out / entry.batch.report
-            reports[entry.submission].write_text(render_html(entry.result), encoding="utf-8")
+            page = render_html(entry.result, show_after_due=show_after_due, heading=heading_of(entry))
+            reports[entry.submission].write_text(page, encoding="utf-8")
     results = write_results_json(ordered, out / RESULTS_NAME) if write_results else None
     grades = write_grades_csv(ordered, out / GRADES_NAME)
     index = write_dashboard(ordered, out / INDEX_NAME, notes=notes)
-    return Outputs(folder=out, index=index, grades=grades, results=results, reports=reports)
+    from grader.report.lms_grades import GradeFileRequest, write_batch_grade_file
+
+    folder = next((entry.batch.folder for entry in ordered if entry.batch.folder), None) or out.resolve().name
+    request = grade_file or GradeFileRequest(show_after_due=show_after_due)
+    written = write_batch_grade_file(ordered, out, request, default_name=folder)
+    return Outputs(folder=out, index=index, grades=grades, results=results, reports=reports, grade_file=written)

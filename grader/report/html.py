@@ -2,6 +2,9 @@
 
 The input is a :class:`~grader.results.GradeResult`, or the public JSON contract it writes
 (``GradeResult.to_dict()``), so a report can be re-rendered later from a saved ``--json`` file.
+The page is the student's: checks they are not shown (grader/report/visibility.py) are one
+line, "other checks", with their points. A batch heads it with the student's name
+(``heading``); ``grader check`` adds what changed since the last run (``since``).
 Everything the student controls (names, messages, logs) goes through Jinja2 autoescaping; the
 page has inline CSS only, and references no fonts, scripts, images or any other network resource.
 """
@@ -12,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.report.attempts import Changes
 from grader.report.page import STATUS_ICONS, STATUS_LABELS, environment
+from grader.report.visibility import student_view, withheld_text
 from grader.results import CheckResult, GradeResult, Location, Status
 
 TEMPLATE_NAME = "report.html.j2"
@@ -54,10 +59,24 @@ class CheckCard:
                    check.hint, check.details)
 
 
-def _view(value: GradeResult | Mapping[str, Any]) -> dict[str, Any]:
-    """What the template shows of one grading."""
-    result = GradeResult.of(value)
+@dataclass(frozen=True)
+class Heading:
+    """Who the report is for, when more is known than the folder's name (a roster, an LMS download)."""
+
+    title: str            # the student's (or group's) name
+    subtitle: str = ""    # their ids, late, group: one line
+
+
+def _view(value: GradeResult | Mapping[str, Any], show_after_due: bool = False, heading: Heading | None = None,
+          since: Changes | None = None) -> dict[str, Any]:
+    """What the template shows of one grading: the checks its student is shown."""
+    view = student_view(value, show_after_due)
+    result = view.result
     return {
+        "title": heading.title if heading else result.submission or "(unnamed submission)",
+        "subtitle": heading.subtitle if heading else "",
+        "withheld": withheld_text(view.withheld, view.due) if view.withheld else "",
+        "since": since,
         "submission": result.submission or "(unnamed submission)",
         "score": result.score,
         "max_score": result.max_score,
@@ -79,14 +98,16 @@ def _view(value: GradeResult | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_html(result: GradeResult | Mapping[str, Any]) -> str:
+def render_html(result: GradeResult | Mapping[str, Any], *, show_after_due: bool = False,
+                heading: Heading | None = None, since: Changes | None = None) -> str:
     """Return the report page for one grading (or its ``GradeResult.to_dict()``) as an HTML string."""
-    return environment().get_template(TEMPLATE_NAME).render(**_view(result))
+    return environment().get_template(TEMPLATE_NAME).render(**_view(result, show_after_due, heading, since))
 
 
-def write_html(result: GradeResult | Mapping[str, Any], path: Path) -> Path:
+def write_html(result: GradeResult | Mapping[str, Any], path: Path, *, show_after_due: bool = False,
+               since: Changes | None = None) -> Path:
     """Render the report and write it (UTF-8) to ``path``; parent dirs are created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(result), encoding="utf-8")
+    path.write_text(render_html(result, show_after_due=show_after_due, since=since), encoding="utf-8")
     return path

@@ -42,7 +42,7 @@ from grader.batch.queue.config import (
     visibility_timeout,
 )
 from grader.batch.queue.liveness import Beats
-from grader.batch.queue.payload import make_payload, submission_bytes
+from grader.batch.queue.payload import make_payload, task_archive
 from grader.batch.source import not_graded
 from grader.rubric import Rubric
 
@@ -156,7 +156,7 @@ class QueuedBatch:
 
     def payload(self, name: str) -> dict[str, Any]:
         task = self.tasks[name]
-        return make_payload(name, submission_bytes(task.submission.source), task.rubric, task.mode, self.secret)
+        return make_payload(name, task_archive(task.submission), task.rubric, task.mode, self.secret)
 
     def send_all(self) -> None:
         for name, task in self.tasks.items():

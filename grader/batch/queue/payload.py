@@ -12,16 +12,22 @@ import hmac
 import io
 import json
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from grader.batch.discovery import Submission
+from grader.batch.downloads import work_prefix
 from grader.batch.queue.config import QueueError
 from grader.errors import GraderError
+from grader.lms import LmsError, materialise
+from grader.submission.archive import ArchiveError
 from grader.rubric import Rubric
 
 PAYLOAD_KIND = "compose-grader/grade"
-PAYLOAD_VERSION = 3  # 2: workers beat while grading (grader/batch/queue/liveness.py); 3: the rubric is Rubric.to_dict()
+PAYLOAD_VERSION = 4  # 2: workers beat while grading (grader/batch/queue/liveness.py); 3: the rubric is Rubric.to_dict();
+# 4: the rubric carries visibility and due
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 
 
@@ -65,6 +71,18 @@ def submission_bytes(source: Path, limit: int = MAX_ARCHIVE_BYTES) -> bytes:
     if source.stat().st_size > limit:
         raise QueueError(f"{source.name} is larger than {limit // 2**20} MiB; the queue carries up to that size")
     return source.read_bytes()
+
+
+def task_archive(submission: Submission, limit: int = MAX_ARCHIVE_BYTES) -> bytes:
+    """What a task carries of a submission: its zip, its folder zipped, or an LMS student's files as a folder zipped."""
+    if submission.lms is None:
+        return submission_bytes(submission.source, limit)
+    with tempfile.TemporaryDirectory(prefix=work_prefix()) as work:
+        try:
+            folder = materialise(submission.lms, submission.source, work).folder
+        except (LmsError, ArchiveError) as exc:  # the student's files cannot leave the download: reported, not sent
+            raise QueueError(f"{submission.id}: {exc}") from exc
+        return zip_folder(folder, limit)
 
 
 def _sign(payload: dict[str, Any], secret: bytes | None) -> str | None:

@@ -101,7 +101,7 @@ def score_line(result: GradeResult) -> str:
 
 
 def write_formats(results: Sequence[AnyResult], *, junit: str | None = None, gradescope: str | None = None,
-                  markdown: str | None = None) -> None:
+                  markdown: str | None = None, show_after_due: bool = False) -> None:
     """Write the other output formats (grader/report/formats) of one grading per submission.
 
     Gradescope's results.json is per submission: for one result ``gradescope`` is that file;
@@ -120,7 +120,7 @@ def write_formats(results: Sequence[AnyResult], *, junit: str | None = None, gra
         gradescope = None
     writers = [(junit, lambda: to_junit(gradings)),
                (gradescope, lambda: _gradescope_text(gradings[0])),
-               (markdown, lambda: to_markdown(gradings))]
+               (markdown, lambda: to_markdown(gradings, show_after_due=show_after_due))]
     for target, render in writers:
         if not target:
             continue

@@ -35,6 +35,10 @@ So the grader's payload is:
   an errored one "error";
 - ``filename``/``line_no`` are the check's location in the submission ("" and 0 without
   one), ``duration`` in milliseconds (as GitHub's own graders report it).
+- checks the student is not shown (``visibility: hidden``, or ``after_due_date`` before the
+  due date: grader/report/visibility.py) are folded into one last test, "Other checks",
+  whose score is their points summed: the recorded points stay exactly the grader's score,
+  and the log names none of them.
 
 Everything printed is made safe for the job log first: no control characters (no ANSI
 colours a student could fake), and no line that starts with ``::`` (a workflow command).
@@ -47,6 +51,7 @@ import re
 from typing import Any
 
 from grader.report.formats import AnyResult, diagnosis, refusal, unicode_safe
+from grader.report.visibility import OTHER_CHECKS, Withheld, student_view, withheld_text
 from grader.results import (
     CheckResult,
     GradeResult,
@@ -126,6 +131,16 @@ def _policy_test(policy: list[PolicyViolation]) -> dict[str, Any]:
             "filename": filename, "line_no": line_no, "duration": 0}
 
 
+def _withheld_test(withheld: Withheld, due: str | None) -> dict[str, Any]:
+    """The checks a student is not shown, as one test: their points, and only whether they passed."""
+    status = "error" if withheld.errored else "pass" if withheld.passed else "fail"
+    text = log_safe(withheld_text(withheld, due))
+    points = f"{points_text(withheld.points)}/{points_text(withheld.max_points)}"
+    return {"name": f"{OTHER_CHECKS} ({points})", "status": status, "score": number(withheld.points),
+            "message": text, "test_code": text if status == "fail" else "", "filename": "", "line_no": 0,
+            "duration": 0}
+
+
 def classroom_status(value: AnyResult, min_score: float = 0) -> str:
     """`error` for a machine fault; with a min-score, pass at or above it (a refusal never
     passes); without one, pass when every required check passed."""
@@ -164,10 +179,13 @@ def _settle_score(tests: list[dict[str, Any]], score: float) -> None:
     last["score"] = number(score - recorded_points({"tests": tests}))
 
 
-def to_classroom(value: AnyResult, min_score: float = 0) -> dict[str, Any]:
+def to_classroom(value: AnyResult, min_score: float = 0, show_after_due: bool = False) -> dict[str, Any]:
     """The reporter's JSON for one grading (a ``GradeResult`` or its ``to_dict()``)."""
     result = GradeResult.of(value)
-    tests = [_test(check) for check in result.checks]
+    view = student_view(result, show_after_due)
+    tests = [_test(check) for check in view.result.checks]
+    if view.withheld:
+        tests.append(_withheld_test(view.withheld, view.due))
     _settle_score(tests, number(result.score))
     if result.policy:
         tests.append(_policy_test(result.policy))  # worth 0: the sum stays the score

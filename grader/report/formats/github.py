@@ -31,6 +31,7 @@ from grader.report.formats.classroom import (
 )
 from grader.report.formats.gradescope import load_result
 from grader.report.formats.markdown import prose, to_markdown
+from grader.report.visibility import student_view
 from grader.results import CheckResult, GradeResult, Location, Status, points_text
 
 
@@ -73,8 +74,8 @@ def _annotation(check: CheckResult, location: Location, prefix: str) -> str:
 
 
 def annotations(value: AnyResult, prefix: str = "") -> list[str]:
-    """An ``::error`` workflow command for each failed check with a location."""
-    return [_annotation(check, check.location, prefix) for check in GradeResult.of(value).checks
+    """An ``::error`` workflow command for each failed check with a location (of those a student is shown)."""
+    return [_annotation(check, check.location, prefix) for check in student_view(value).result.checks
             if check.status is Status.FAILED and check.location]
 
 

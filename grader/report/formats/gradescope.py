@@ -15,7 +15,10 @@ Choices, all documented in examples/gradescope/README.md:
   (the spec knows only these two), and the output says which it was and why.
 - Outputs are plain ``text`` (Gradescope shows them in a ``<pre>``), so nothing a student
   wrote can inject HTML or Markdown.
-- Everything is ``visible``: the point of this grader is telling students what to fix.
+- Each test's ``visibility`` is the check's (the rubric's ``checks.<id>.visibility``):
+  ``visible``, ``hidden`` or ``after_due_date``, Gradescope's own values. The top-level
+  output, which students always see, names only the checks they are shown
+  (grader/report/visibility.py).
 
 ``python -m grader.report.formats.gradescope --result result.json --out results.json`` converts a
 saved ``grader check --json`` file; when that file is missing or unreadable (the grader
@@ -39,6 +42,7 @@ from grader.report.formats import (
     tally_text,
     unicode_safe,
 )
+from grader.report.visibility import student_view
 from grader.results import CheckResult, GradeResult, Status, number, points_text
 
 STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "skipped": "Skipped", "error": "Grader error"}
@@ -61,11 +65,12 @@ def _test_output(check: CheckResult) -> str:
 
 
 def _summary(result: GradeResult) -> str:
+    shown = student_view(result).result
     lines = [score_line(result)]
     verdict = "Every required check passed." if result.passed else "Not every required check passed."
-    lines.append(f"{verdict} ({tally_text(result)})")
-    if failing(result):
-        lines.append("To fix: " + ", ".join(check.id for check in failing(result)) + " (details below).")
+    lines.append(f"{verdict} ({tally_text(shown)})")
+    if failing(shown):
+        lines.append("To fix: " + ", ".join(check.id for check in failing(shown)) + " (details below).")
     if result.notice:
         lines.append(result.notice)
     lines += [f"Refused by the safety policy: {refusal(violation)}" for violation in result.policy]
@@ -84,7 +89,7 @@ def _test(index: int, check: CheckResult) -> dict[str, Any]:
         "status": "passed" if check.status is Status.PASSED else "failed",
         "output": _test_output(check),
         "output_format": "text",
-        "visibility": "visible",
+        "visibility": check.visibility,
         "tags": [check.id, status] + (["bonus"] if check.bonus else []),
         "extra_data": {"id": check.id, "status": status, "bonus": check.bonus, "max_points": _score(check.max_points)},
     }

@@ -40,6 +40,7 @@ from typing import Any
 from grader.lms.model import Identity, LmsError
 from grader.report.formats import AnyResult, failing, refusal, where
 from grader.report.gradebook import safe_cell
+from grader.report.visibility import student_view
 from grader.results import GradeResult, points_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -57,12 +58,13 @@ class GradeRow:
     feedback: tuple[str, ...] = ()
 
     @classmethod
-    def from_result(cls, identity: Identity, value: AnyResult | None) -> GradeRow:
+    def from_result(cls, identity: Identity, value: AnyResult | None, show_after_due: bool = False) -> GradeRow:
         """The row for a grading or its ``to_dict()`` (or None for a student with no submission)."""
         if not value:
             return cls(identity, None, 0.0)
         result = GradeResult.of(value)
-        return cls(identity, result.score, result.max_score, tuple(feedback_lines(result)))
+        feedback = feedback_lines(result, show_after_due=show_after_due)
+        return cls(identity, result.score, result.max_score, tuple(feedback))
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,9 @@ def _one_line(text: Any) -> str:
     return " ".join(_CONTROL.sub(" ", str(text or "")).split())
 
 
-def feedback_lines(value: AnyResult, limit: int = 6) -> list[str]:
-    """A few lines for a student: the score, why nothing ran if refused, each failed check and its fix."""
-    result = GradeResult.of(value)
+def feedback_lines(value: AnyResult, limit: int = 6, show_after_due: bool = False) -> list[str]:
+    """A few lines for a student: the score, a refusal, each failed check they are shown and its fix."""
+    result = student_view(value, show_after_due).result
     lines = [f"compose-grader: {points_text(result.score)} / {points_text(result.max_score)}"]
     lines += [f"Refused by the safety policy: {_one_line(refusal(violation))}" for violation in result.policy]
     for check in failing(result)[:limit]:

@@ -1,7 +1,8 @@
 """The Markdown summary: what ``$GITHUB_STEP_SUMMARY`` and ``--markdown FILE`` show.
 
 Per submission: a heading with the score, a table ``check | status | points``, then for
-every failed (or errored) check what is wrong and how to fix it.
+every failed (or errored) check what is wrong and how to fix it. Checks the student is not
+shown (grader/report/visibility.py) are one row, "Other checks", with their points summed.
 
 Everything a student controls is escaped for GitHub-flavoured Markdown: in prose, ASCII
 punctuation that Markdown or HTML would act on is backslash-escaped (``backticked`` spans
@@ -25,6 +26,7 @@ from grader.report.formats import (
     tally_text,
     unicode_safe,
 )
+from grader.report.visibility import OTHER_CHECKS, Withheld, student_view
 from grader.results import CheckResult, GradeResult, Status, points_text
 
 STATUS_CELLS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "➖ skipped", "error": "⚠️ error"}
@@ -97,11 +99,16 @@ def _summary(result: GradeResult, level: int) -> list[str]:
     return lines
 
 
-def _table(result: GradeResult) -> list[str]:
+def _table(result: GradeResult, withheld: Withheld | None) -> list[str]:
     lines = ["", "| check | status | points |", "|---|---|---:|"]
     for check in result.checks:
         label = f"{prose(check.title or check.id or 'check')} ({code(check.id)})"
         lines.append(f"| {cell(label)} | {STATUS_CELLS[check.status.value]} | {cell(points_label(check))} |")
+    if withheld:
+        status = "error" if withheld.errored else "passed" if withheld.passed else "failed"
+        label = f"{OTHER_CHECKS} ({withheld.count}, not shown)"
+        lines.append(f"| {label} | {STATUS_CELLS[status]} | "
+                     f"{points_text(withheld.points)}/{points_text(withheld.max_points)} |")
     return lines
 
 
@@ -116,8 +123,10 @@ def _fix(check: CheckResult) -> list[str]:
     return lines
 
 
-def _submission(result: GradeResult, level: int) -> list[str]:
-    lines = _summary(result, level) + _table(result)
+def _submission(result: GradeResult, level: int, show_after_due: bool) -> list[str]:
+    view = student_view(result, show_after_due)
+    result = view.result
+    lines = _summary(result, level) + _table(result, view.withheld)
     if failing(result):
         lines += ["", f"{'#' * (level + 1)} What to fix", ""]
         for check in failing(result):
@@ -125,11 +134,11 @@ def _submission(result: GradeResult, level: int) -> list[str]:
     return lines
 
 
-def to_markdown(results: Sequence[AnyResult], level: int = 2) -> str:
-    """The summary of one or more gradings (each a ``GradeResult`` or its ``to_dict()``)."""
+def to_markdown(results: Sequence[AnyResult], level: int = 2, show_after_due: bool = False) -> str:
+    """The summary of one or more gradings (each a ``GradeResult`` or its ``to_dict()``), as students see them."""
     lines: list[str] = []
     for result in results:
         if lines:
             lines.append("")
-        lines += _submission(GradeResult.of(result), level)
+        lines += _submission(GradeResult.of(result), level, show_after_due)
     return "\n".join(lines) + "\n"
