@@ -95,3 +95,28 @@ def test_the_layer_check_itself_sees_an_upward_import(tmp_path: Path) -> None:
     assert [name for _, name in imported_modules(sample)] == ["grader.cli.main", "grader.batch.pool", "grader",
                                                               "grader.gradebook"]
     assert target_layer("grader.cli.main") == "cli" and target_layer("grader.results") == ROOT
+
+
+MAX_FUNCTION_LINES = 40
+MAX_MODULE_LINES = 400
+
+
+def long_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{node.name} ({node.end_lineno - node.lineno + 1} lines, line {node.lineno})"
+            for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(GRADER)))
+def test_rooms_stay_small(path: Path) -> None:
+    """The house rule of issue 11: no function longer than 40 lines, no module longer than 400."""
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(GRADER)} has {lines} lines"
+    assert not long_functions(path), f"{path.relative_to(GRADER)}: {long_functions(path)}"
+
+
+def test_the_size_check_itself_sees_a_long_function(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("def short():\n    return 1\n\n\ndef long():\n" + "    x = 1\n" * 40)
+    assert long_functions(sample) == ["long (41 lines, line 5)"]
