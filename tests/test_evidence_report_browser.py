@@ -21,6 +21,7 @@ from grader.report.html import write_html
 from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import DEFAULT_ORDER
 from tests.conftest import SAMPLES
+from tests.test_report_browser import assert_no_horizontal_overflow
 
 pytestmark = pytest.mark.browser
 HOSTILE = '<img src=x onerror="window.__owned=1">'
@@ -30,8 +31,8 @@ HOSTILE = '<img src=x onerror="window.__owned=1">'
 def open_file(browser):
     contexts = []
 
-    def _open(path: Path):
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
+    def _open(path: Path, width: int = 1100):
+        context = browser.new_context(viewport={"width": width, "height": 900})
         contexts.append(context)
         page = context.new_page()
         requests: list[str] = []
@@ -83,6 +84,8 @@ def test_a_screenshot_samples_report_shows_the_picture_and_what_was_read(docker_
     card = page.locator('article.check[data-check-id="student-name"]')
     assert "seen in screenshot redis-cli.png" in card.locator(".message").inner_text()
     assert not requests
+    phone, _ = open_file(tmp_path / "report.html", width=375)
+    assert_no_horizontal_overflow(phone, 375)   # the picture and the annotated file fit a phone
 
 
 def png_uri(colour: tuple[int, int, int], size: tuple[int, int] = (160, 90)) -> PictureData:
