@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from rich.console import Console
+
+from grader.cli.check_output import print_summary
 from grader.grading.engine import grade
 from grader.results import GradeResult, Status
 from grader.rubric import CheckOverride, Rubric, RubricError, load_rubric
@@ -138,6 +141,9 @@ def test_without_pytesseract_one_skipped_line_and_grading_as_before(monkeypatch:
                                        "pip install 'compose-grader[evidence]')"]
     [shot] = result.evidence.screenshots
     assert shot.value is None and shot.skipped and shot.image is not None  # still shown, not read
+    console = Console(record=True, width=200)
+    print_summary(console, result, None)
+    assert console.export_text().count("skipped: reading screenshots (pytesseract is not installed") == 1
     assert [c.status for c in result.checks] == [c.status for c in grade(SAMPLES / "screenshot_evidence",
                                                                          mode="static", evidence=False).checks]
 
