@@ -42,12 +42,13 @@ def _seen_in_screenshot(grading: GradingContext, expect, outcome: Outcome) -> bo
 
 def _no_screenshot(grading: GradingContext) -> str:
     """What the screenshots showed instead, when they might have counted."""
-    if grading.dump_file or not grading.rubric.screenshot_rule("student-name").screenshot_evidence:
-        return ""
-    read = grading.student_screenshots()
+    read = grading.student_screenshots() if grading.screenshots_may_decide() else None
     if read is None or not read.screenshots:
         return ""
-    names = ", ".join(shot.path for shot in read.screenshots[:3]) + (", …" if len(read.screenshots) > 3 else "")
+    readable = [shot.path for shot in read.screenshots if not (shot.skipped or shot.error)]
+    if not readable:  # e.g. no OCR installed on the grading machine: not the student's fault, and said
+        return f", and the grader could not read its screenshots ({read.screenshots[0].skipped or read.screenshots[0].error})"
+    names = ", ".join(readable[:3]) + (", …" if len(readable) > 3 else "")
     return f", and no screenshot shows it holding a value ({names}: see Your screenshots)"
 
 

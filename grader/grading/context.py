@@ -58,10 +58,15 @@ class GradingContext:
             self.screenshots_read = self.screenshots.result()
         return self.screenshots_read
 
+    def screenshots_may_decide(self) -> bool:
+        """Whether a screenshot may decide student-name: a full grading of a submission with no
+        dump.rdb (a dump, when there is one, decides), under a rubric that lets screenshots count."""
+        return (self.mode == "full" and not self.dump_file
+                and self.rubric.screenshot_rule("student-name").screenshot_evidence)
+
     def name_screenshot(self) -> ScreenshotEvidence | None:
-        """A screenshot that shows the key holding a value, where one may decide student-name:
-        a full grading of a submission with no dump.rdb, and a rubric that lets screenshots count."""
-        if self.mode != "full" or self.dump_file or not self.rubric.screenshot_rule("student-name").screenshot_evidence:
+        """The first screenshot showing the key holding a value, where one may decide student-name."""
+        if not self.screenshots_may_decide():
             return None
         read = self.student_screenshots()
         return read.showing_value() if read else None
