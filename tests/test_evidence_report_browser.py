@@ -1,6 +1,8 @@
 """Evidence in the pages, in headless Chromium (``browser``): the annotated Compose file of a real
 failing grading, the student's screenshots in a real screenshot grading, and the dashboard's
 gallery re-rendered from results.json by `grader report`. Any request that is not file:// fails.
+Screenshots go to reports/screenshots/ (git-ignored): evidence-annotated-wrong_port.png,
+evidence-screenshots.png, dashboard-gallery.png.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from grader.report.html import write_html
 from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import DEFAULT_ORDER
 from tests.conftest import SAMPLES
-from tests.test_report_browser import assert_no_horizontal_overflow
+from tests.test_report_browser import assert_no_horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 HOSTILE = '<img src=x onerror="window.__owned=1">'
@@ -67,6 +69,7 @@ def test_a_failing_samples_report_shows_each_finding_at_its_line(docker_engine, 
     assert page.locator("#annotated .note").count() == 1       # one finding: the port
     assert "6379" in note.inner_text() and "Fix:" in note.inner_text()
     assert not requests
+    screenshot(page, "evidence-annotated-wrong_port")
 
 
 @pytest.mark.docker
@@ -86,6 +89,7 @@ def test_a_screenshot_samples_report_shows_the_picture_and_what_was_read(docker_
     assert not requests
     phone, _ = open_file(tmp_path / "report.html", width=375)
     assert_no_horizontal_overflow(phone, 375)   # the picture and the annotated file fit a phone
+    screenshot(page, "evidence-screenshots")
 
 
 def png_uri(colour: tuple[int, int, int], size: tuple[int, int] = (160, 90)) -> PictureData:
@@ -133,6 +137,7 @@ def test_the_dashboard_gallery_from_results_json(open_file, tmp_path: Path) -> N
     row = page.locator('#students tr[data-submission="lab3-mgarcia"]')
     assert row.locator('td.cell .shot-mark[data-screenshot="redis-cli.png"]').count() == 1
     assert page.locator('#students tr[data-submission="lab3-plain"] .shot-mark').count() == 0
+    screenshot(page, "dashboard-gallery")
     assert not requests
     saved = {entry["submission"]: entry for entry in json.loads((first / "results.json").read_text())}
     read_back = GradeResult.from_dict(saved["lab3-mgarcia"])
