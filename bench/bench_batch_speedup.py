@@ -1,6 +1,6 @@
 """Benchmark: `grader batch -j auto` of this checkout against the same command of another revision.
 
-Both grade every submission in `sample_submissions/` (20 folders and one .zip), each from a fresh
+Both grade every submission in `sample_submissions/` (every folder and .zip there), each from a fresh
 copy into a fresh report folder, alternating which goes first, after one untimed warm-up of each
 so the build cache is warm for both. The other revision is exported with `git archive` into a
 temporary folder and run with `PYTHONPATH` pointing there; nothing is checked out in this repository.

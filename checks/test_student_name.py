@@ -24,6 +24,34 @@ def _normalise(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+def _seen_in_screenshot(grading: GradingContext, expect, outcome: Outcome) -> bool:
+    """Without a dump.rdb, a screenshot showing the key holding a value counts (as the rubric allows)."""
+    shot = grading.name_screenshot()
+    if shot is None or shot.value is None:
+        return False
+    key = expect.key
+    if expect.student_name and _normalise(shot.value) != _normalise(expect.student_name):
+        fail(f"Your screenshot {shot.path} shows `{key}` holding a name that is not the one on the roster.",
+             expected=expect.student_name, found=shot.value, hint=f"Set `{key}` to your name as the roster has it.")
+    rule = grading.rubric.screenshot_rule("student-name")
+    outcome.message = f"seen in screenshot {shot.path}: {key} = {shot.value!r} (read by OCR; no dump.rdb was submitted)"
+    outcome.screenshot = shot.path
+    outcome.points = rule.screenshot_points
+    return True
+
+
+def _no_screenshot(grading: GradingContext) -> str:
+    """What the screenshots showed instead, when they might have counted."""
+    read = grading.student_screenshots() if grading.screenshots_may_decide() else None
+    if read is None or not read.screenshots:
+        return ""
+    readable = [shot.path for shot in read.screenshots if not (shot.skipped or shot.error)]
+    if not readable:  # e.g. no OCR installed on the grading machine: not the student's fault, and said
+        return f", and the grader could not read its screenshots ({read.screenshots[0].skipped or read.screenshots[0].error})"
+    names = ", ".join(readable[:3]) + (", …" if len(readable) > 3 else "")
+    return f", and no screenshot shows it holding a value ({names}: see Your screenshots)"
+
+
 @check("student-name", points=2, title="Key student_name holds your name")
 def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect, outcome: Outcome) -> None:
     import redis
@@ -48,9 +76,11 @@ def test_student_name(grading: GradingContext, redis_client: redis.Redis, expect
                  f"{grading.dump_file or 'dump.rdb'}: {problem}",
                  expected=f"`{key}` set to your name, in a dump.rdb Redis can load",
                  found="no such key (dump.rdb not loaded)", hint=hint)
+        if _seen_in_screenshot(grading, expect, outcome):
+            return
         where = f"(the grader loaded {grading.dump_file})" if grading.dump_file else "(the submission has no dump.rdb)"
-        fail(f"The key `{key}` does not exist in Redis {where}.", expected=f"`{key}` set to your name",
-             found="no such key", hint=hint)
+        fail(f"The key `{key}` does not exist in Redis {where}{_no_screenshot(grading)}.",
+             expected=f"`{key}` set to your name", found="no such key", hint=hint)
     if kind != "string":
         fail(f"The key `{key}` holds a {kind}, not a string.", expected="a string (SET)", found=f"a {kind}",
              hint=f"Replace it: `redis-cli DEL {key}` then `redis-cli SET {key} \"Your Name\"`, and save dump.rdb again.")

@@ -85,10 +85,15 @@ def check_info(function: Any) -> CheckInfo | None:
 
 @dataclass
 class Outcome:
-    """A check's message when it passes (and extra details), set by the check."""
+    """A check's message when it passes (and extra details), set by the check.
+
+    A check that passes on a student's screenshot names it in ``screenshot``, and ``points`` when
+    the rubric makes that pass worth less than the check's points."""
 
     message: str = ""
     details: str | None = None
+    screenshot: str | None = None
+    points: float | None = None
 
 
 # What a check works with, from the layers above; loaded on first use (PEP 562), so importing

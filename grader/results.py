@@ -164,6 +164,25 @@ class Ignored:
                    Location.from_dict(data.get("location")))
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A file of the student's as the grader read it (its private copy), for showing findings
+    beside their lines; ``truncated`` when only the first lines were kept."""
+
+    name: str                 # as locations name it, relative to the submission
+    lines: tuple[str, ...]
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "lines": list(self.lines), "truncated": self.truncated}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceFile:
+        lines = data.get("lines")
+        return cls(read_text(data.get("name")), tuple(str(line) for line in lines) if isinstance(lines, list) else (),
+                   data.get("truncated") is True)
+
+
 @dataclass
 class CheckResult:
     id: str
@@ -180,6 +199,10 @@ class CheckResult:
     duration_s: float = 0.0
     saved_points: float | None = None  # what a saved result says it earned, where that is not what its status gives
     visibility: str = "visible"        # one of VISIBILITIES
+    # What it earned where that is not what its status gives: a saved result's own figure, or a
+    # pass from a screenshot the rubric makes worth fewer points (``screenshot`` says which).
+    saved_points: float | None = None
+    screenshot: str | None = None  # the student's screenshot (its path) that decided the check, if one did
 
     @property
     def points(self) -> float:
@@ -203,6 +226,7 @@ class CheckResult:
             "details": self.details,
             "duration_s": round(self.duration_s, 3),
             "visibility": self.visibility,
+            "screenshot": self.screenshot,
         }
 
     @classmethod
@@ -221,6 +245,7 @@ class CheckResult:
             details=read_optional_text(data.get("details")),
             duration_s=read_number(data.get("duration_s")),
             visibility=read_visibility(data.get("visibility")),
+            screenshot=read_optional_text(data.get("screenshot")),
         )
         saved = read_number(data.get("points"), check.points)
         if saved != check.points:
@@ -253,6 +278,7 @@ class GradeResult:
     due: str | None = None       # the rubric's due date (ISO 8601): when `after_due_date` checks are shown
     saved: Totals | None = None  # what a saved result says, where that is not what its checks give
     evidence: Evidence = field(default_factory=lambda: _evidence_type()())  # what was recorded of the deliverables
+    sources: list[SourceFile] = field(default_factory=list)  # the Compose file(s) findings point at
 
     @property
     def score(self) -> float:
@@ -305,6 +331,7 @@ class GradeResult:
             "ignored": [item.to_dict() for item in self.ignored],
             "due": self.due,
             "evidence": self.evidence.to_dict(),
+            "sources": [source.to_dict() for source in self.sources],
         }
 
     @classmethod
@@ -326,6 +353,7 @@ class GradeResult:
             ignored=[Ignored.from_dict(item) for item in read_list(data.get("ignored"))],
             due=read_optional_text(data.get("due")),
             evidence=_evidence_type().from_dict(data.get("evidence")),
+            sources=[SourceFile.from_dict(item) for item in read_list(data.get("sources"))],
         )
         passed = data.get("passed")
         saved = Totals(read_number(data.get("score"), result.score),

@@ -60,11 +60,17 @@ class Limits:
     submission_timeout_s: float = 900
 
 
+# The checks a student's screenshot can decide (when the submission has no dump.rdb).
+SCREENSHOT_CHECKS = frozenset({"student-name"})
+
+
 @dataclass(frozen=True)
 class CheckOverride:
     points: float | None = None
     enabled: bool = True
     visibility: str = "visible"   # who sees the check: grader/report/visibility.py
+    screenshot_evidence: bool = True            # a screenshot may count (student-name only)
+    screenshot_points: float | None = None      # what a pass from a screenshot earns (None: full points)
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,12 @@ class Rubric:
     def visibility(self, check_id: str) -> str:
         override = self.checks.get(check_id)
         return override.visibility if override else "visible"
+
+    def screenshot_rule(self, check_id: str) -> CheckOverride:
+        """Whether a screenshot may decide ``check_id``, and for how many points."""
+        if check_id not in SCREENSHOT_CHECKS:
+            return CheckOverride(screenshot_evidence=False)
+        return self.checks.get(check_id) or CheckOverride()
 
     def with_student_name(self, name: str | None) -> Rubric:
         return replace(self, expect=replace(self.expect, student_name=name))
@@ -155,21 +167,47 @@ def _check_overrides(values: Any) -> dict[str, CheckOverride]:
         if settings is False or settings is None:
             overrides[str(check_id)] = CheckOverride(enabled=False)
             continue
-        if not isinstance(settings, dict) or set(settings) - {"points", "enabled", "visibility"}:
-            raise RubricError(f"rubric: checks.{check_id} takes 'points', 'enabled' and 'visibility' "
-                              "(or false to drop it)")
-        points = settings.get("points")
-        if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
-            raise RubricError(f"rubric: checks.{check_id}.points must be a number >= 0")
-        enabled = settings.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise RubricError(f"rubric: checks.{check_id}.enabled must be true or false, got {enabled!r}")
-        visibility = settings.get("visibility", "visible")
-        if visibility not in VISIBILITIES:
-            raise RubricError(f"rubric: checks.{check_id}.visibility must be one of {', '.join(VISIBILITIES)}, "
-                              f"got {visibility!r}")
-        overrides[str(check_id)] = CheckOverride(points=points, enabled=enabled, visibility=visibility)
+        overrides[str(check_id)] = _check_override(str(check_id), settings)
     return overrides
+
+
+def _check_override(check_id: str, settings: Any) -> CheckOverride:
+    keys = ("points", "enabled", "visibility", *(SCREENSHOT_KEYS if check_id in SCREENSHOT_CHECKS else ()))
+    if not isinstance(settings, dict) or set(settings) - set(keys):
+        if isinstance(settings, dict) and set(settings) & set(SCREENSHOT_KEYS):
+            raise RubricError(f"rubric: checks.{check_id} cannot take screenshot evidence "
+                              f"(only {', '.join(sorted(SCREENSHOT_CHECKS))} can)")
+        named = [repr(key) for key in keys]
+        raise RubricError(f"rubric: checks.{check_id} takes {', '.join(named[:-1])} and {named[-1]} "
+                          "(or false to drop it)")
+    points = _points(check_id, "points", settings.get("points"))
+    enabled = _flag(check_id, "enabled", settings.get("enabled", True))
+    evidence = _flag(check_id, "screenshot_evidence", settings.get("screenshot_evidence", True))
+    screenshot_points = _points(check_id, "screenshot_points", settings.get("screenshot_points"))
+    visibility = settings.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise RubricError(f"rubric: checks.{check_id}.visibility must be one of {', '.join(VISIBILITIES)}, "
+                          f"got {visibility!r}")
+    if screenshot_points is not None and points is not None and screenshot_points > points:
+        raise RubricError(f"rubric: checks.{check_id}.screenshot_points ({screenshot_points}) must not be more "
+                          f"than its points ({points})")
+    return CheckOverride(points=points, enabled=enabled, visibility=visibility, screenshot_evidence=evidence,
+                         screenshot_points=screenshot_points)
+
+
+SCREENSHOT_KEYS = ("screenshot_evidence", "screenshot_points")
+
+
+def _points(check_id: str, key: str, value: Any) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise RubricError(f"rubric: checks.{check_id}.{key} must be a number >= 0")
+    return value
+
+
+def _flag(check_id: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise RubricError(f"rubric: checks.{check_id}.{key} must be true or false, got {value!r}")
+    return value
 
 
 def parse_due(value: Any) -> str | None:

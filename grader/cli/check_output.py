@@ -40,6 +40,8 @@ def print_check(console: Console, check: CheckResult) -> None:
 def print_summary(console: Console, result: GradeResult, report_path: str | None) -> None:
     if result.notice:
         console.print(f"\n[yellow]{escape(result.notice)}[/yellow]")
+    for line in result.evidence.skipped:  # an optional part of evidence missing: said once, grading as before
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
     for violation in result.policy:
         console.print(f"[red]refused:[/red] {escape(violation.message)} [dim]({escape(str(violation))})[/dim]")
     bonus = result.bonus_points

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,12 +159,15 @@ def _unread(path: str, *, skipped: str | None = None, error: str | None = None,
 
 
 def read_screenshots(folder: Path, scan: ImageScan, key: str = "student_name",
-                     settings: OcrSettings = OcrSettings(),
-                     limits: ImageLimits = ImageLimits()) -> tuple[ScreenshotReading, ...]:
-    """Read every found picture in turn, until the time budget is spent."""
+                     settings: OcrSettings = OcrSettings(), limits: ImageLimits = ImageLimits(),
+                     stop: Callable[[], bool] | None = None) -> tuple[ScreenshotReading, ...]:
+    """Read every found picture in turn, until the time budget is spent (or ``stop()`` says so)."""
     readings = []
     started = time.monotonic()
     for found in scan.images:
+        if stop is not None and stop():
+            readings.append(_unread(found.path, skipped="skipped: not read, the grading was stopped"))
+            continue
         if time.monotonic() - started >= settings.budget_s:
             readings.append(_unread(found.path, skipped=f"skipped: not read, the {settings.budget_s:g} s "
                                                         "budget for reading screenshots was spent"))

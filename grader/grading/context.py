@@ -15,6 +15,9 @@ from grader.submission.workspace import Workspace
 
 if TYPE_CHECKING:  # the stack's module is loaded only when a stack boots
     from grader.docker.stack import Stack
+    from grader.evidence.student_screenshots import StudentScreenshots
+    from grader.evidence_record import ScreenshotEvidence
+    from grader.grading.screenshot_reading import ScreenshotReader
 
 
 @dataclass
@@ -44,6 +47,29 @@ class GradingContext:
     files: ProjectFiles | None = None          # the grader's reading of every file Compose reads
     ignored: list[Ignored] = field(default_factory=list)  # what the boot file did not carry
     extras: dict[str, Any] = field(default_factory=dict)
+    evidence: bool = True                      # record evidence of the deliverables (screenshots read)
+    screenshots: ScreenshotReader | None = None  # the student's pictures, read in the background
+    screenshots_read: StudentScreenshots | None = None
+    unloadable_sources: dict[str, str] = field(default_factory=dict)  # file -> text, of a file that failed to load
+
+    def student_screenshots(self) -> StudentScreenshots | None:
+        """The student's pictures as read (waiting for the reading); None when none were read."""
+        if self.screenshots_read is None and self.screenshots is not None:
+            self.screenshots_read = self.screenshots.result()
+        return self.screenshots_read
+
+    def screenshots_may_decide(self) -> bool:
+        """Whether a screenshot may decide student-name: a full grading of a submission with no
+        dump.rdb (a dump, when there is one, decides), under a rubric that lets screenshots count."""
+        return (self.mode == "full" and not self.dump_file
+                and self.rubric.screenshot_rule("student-name").screenshot_evidence)
+
+    def name_screenshot(self) -> ScreenshotEvidence | None:
+        """The first screenshot showing the key holding a value, where one may decide student-name."""
+        if not self.screenshots_may_decide():
+            return None
+        read = self.student_screenshots()
+        return read.showing_value() if read else None
 
     @property
     def redis_service(self) -> str | None:

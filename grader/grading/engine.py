@@ -32,10 +32,11 @@ from grader.grading.interrupts import (
     time_limit,
 )
 from grader.grading.loading import load_files, normalised_model
+from grader.grading.recording import compose_sources, reading_screenshots, recorded_evidence, unloadable_source
 from grader.grading.static import StaticRunner
-from grader.results import CheckResult, GradeResult
+from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import DEFAULT_ORDER, Rubric
-from grader.submission.workspace import workspace
+from grader.submission.workspace import find_dump, workspace
 from grader.version import __version__
 
 MODES = ("auto", "full", "static", "live")
@@ -49,14 +50,17 @@ NO_ENGINE_NOTICE = (
 
 def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
           live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
-          on_phase: Callable[[str], None] | None = None) -> GradeResult:
-    """Grade the submission folder at ``path`` and return its result. Never writes to ``path``."""
+          on_phase: Callable[[str], None] | None = None, evidence: bool = True) -> GradeResult:
+    """Grade the submission folder at ``path`` and return its result. Never writes to ``path``.
+
+    ``evidence=False`` records no evidence of the deliverables (the student's screenshots are not read)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.monotonic()
     path = Path(path)
-    context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
+    context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None),
+                             evidence=evidence)
     phase = on_phase or (lambda _: None)
     limit = context.rubric.limits.submission_timeout_s
     runner: CheckRunner | None = None
@@ -70,6 +74,7 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
                     phase("checking")
                     runner = check_runner(context, on_result)
                     runner.run()
+                    context.student_screenshots()  # before the copy it reads is removed
             except (SubmissionTimeout, Interrupted):
                 if not clock.expired:  # pytest turns the time limit's interrupt into its own: only that is ours
                     raise
@@ -83,6 +88,9 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
 
 def _result(path: Path, context: GradingContext, checks: list[CheckResult], started_at: str,
             duration_s: float) -> GradeResult:
+    ignored = (context.files.ignored if context.files else []) + context.ignored
+    findings = [check.location for check in checks if check.status is not Status.PASSED]
+    findings += [violation.location for violation in context.policy] + [item.location for item in ignored]
     return GradeResult(
         submission=path.resolve().name,
         checks=_in_rubric_order(checks),
@@ -94,8 +102,10 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
         compose_file=context.compose_file,
         services={"redis": context.redis_service, "web": context.web_service},
         policy=context.policy,
-        ignored=(context.files.ignored if context.files else []) + context.ignored,
+        ignored=ignored,
         due=context.rubric.due,
+        evidence=recorded_evidence(context),
+        sources=compose_sources(context, findings),
     )
 
 
@@ -108,6 +118,8 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         _resolve_mode(context)
         return
     context.workspace = space
+    if context.evidence and (context.mode != "static" or find_dump(space.source_copy) is None):
+        context.screenshots = cleanup.enter_context(reading_screenshots(space.source_copy, context.rubric.expect.key))
     run_id = uuid.uuid4().hex[:12]
     project = None
     try:
@@ -123,6 +135,7 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
                                          extends=files.extends)
     except ComposeLoadError as exc:
         context.load_error = exc
+        context.unloadable_sources = unloadable_source(space, exc)
         refusals = context.files.refusals if context.files else []
         context.policy = [v for v in refusals if v.rule not in context.rubric.allowed_policy_rules]
     except EnvironmentProblem as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checking import CheckFailure, CheckInfo, CheckSkipped
+from grader.checking import CheckFailure, CheckInfo, CheckSkipped, Outcome
 from grader.errors import EnvironmentProblem, GraderError
 from grader.results import CheckResult, Status
 from grader.rubric import Rubric
@@ -20,6 +20,16 @@ def result_of(info: CheckInfo, rubric: Rubric, status: Status, message: str, **f
     return CheckResult(id=info.id, title=info.title or info.id, status=status,
                        max_points=rubric.points_for(info.id, info.points), bonus=info.bonus, message=message,
                        visibility=rubric.visibility(info.id), **fields)
+
+
+def passed_result(info: CheckInfo, rubric: Rubric, outcome: Outcome) -> CheckResult:
+    """A passed check as its outcome says: a pass from a screenshot is marked, and earns at most
+    the points the rubric gives such a pass."""
+    result = result_of(info, rubric, Status.PASSED, outcome.message, details=outcome.details,
+                       screenshot=outcome.screenshot)
+    if outcome.points is not None and outcome.points < result.max_points:
+        result.saved_points = outcome.points
+    return result
 
 
 def skip_reason(exc: BaseException) -> str | None:

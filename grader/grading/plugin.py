@@ -17,7 +17,7 @@ from grader.docker import commands as docker
 from grader.grading import probes
 from grader.checking import CheckInfo, Outcome, check_info
 from grader.grading.context import GradingContext
-from grader.grading.outcomes import MACHINE_HINT, result_of, result_of_exception
+from grader.grading.outcomes import MACHINE_HINT, passed_result, result_of, result_of_exception
 from grader.errors import EnvironmentProblem
 from grader.results import CheckResult, Status
 from grader.rubric import RUN_ORDER
@@ -211,7 +211,7 @@ class GraderPlugin:
             item.stash[_RESULT_KEY] = self._from_exception(item, call.excinfo.value)
         elif call.when == "call":
             outcome = item.stash.get(_OUTCOME_KEY, Outcome())
-            item.stash[_RESULT_KEY] = self._result(item, Status.PASSED, outcome.message, details=outcome.details)
+            item.stash[_RESULT_KEY] = passed_result(info_of(item), self.context.rubric, outcome)
         return report
 
     def _from_exception(self, item: pytest.Item, exc: BaseException) -> CheckResult:

@@ -20,7 +20,7 @@ from typing import Any
 
 from grader.checking import CheckInfo, CheckSkipped, Outcome, check_info
 from grader.grading.context import GradingContext
-from grader.grading.outcomes import result_of, result_of_exception
+from grader.grading.outcomes import passed_result, result_of, result_of_exception
 from grader.results import CheckResult, Status
 from grader.rubric import RUN_ORDER
 
@@ -68,7 +68,7 @@ class StaticRunner:
             function(**self._fixtures(function, outcome))
         except Exception as exc:  # noqa: BLE001 - a check never lets an exception escape: it becomes the result
             return result_of_exception(info, self.context.rubric, exc)
-        return result_of(info, self.context.rubric, Status.PASSED, outcome.message, details=outcome.details)
+        return passed_result(info, self.context.rubric, outcome)
 
     def _fixtures(self, function: Callable[..., Any], outcome: Outcome) -> dict[str, Any]:
         names = list(inspect.signature(function).parameters)

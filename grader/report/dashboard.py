@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from grader.report.gallery import gallery
 from grader.report.entry import Column, Entry, check_columns, max_score
 from grader.report.page import STATUS_ICONS, STATUS_LABELS, environment
 from grader.results import CheckResult, Status, points_text
@@ -152,7 +153,10 @@ def _cell(column: Column, check: CheckResult | None) -> dict[str, Any]:
     if check:
         tip += f", {points_text(check.points)}/{points_text(check.max_points)}"
         tip += f" — {check.message}" if check.message else ""
-    return {"status": status, "icon": STATUS_ICONS.get(status, "·"), "rank": _STATUS_RANK.get(status, -1), "tip": tip}
+    screenshot = check.screenshot if check else None
+    tip += f" (decided by the student's screenshot {screenshot}: look at it)" if screenshot else ""
+    return {"status": status, "icon": STATUS_ICONS.get(status, "·"), "rank": _STATUS_RANK.get(status, -1), "tip": tip,
+            "screenshot": screenshot}
 
 
 def _reasons(entry: Entry) -> list[str]:
@@ -206,8 +210,10 @@ def dashboard_view(entries: Sequence[Entry], notes: dict[str, Any] | None = None
     roster_used = bool(missing) or any(entry.student for entry in submissions) or bool(notes.get("roster"))
     maximum = max_score(entries)
     bonus_total = sum(column.max_points for column in columns if column.bonus)
-    rows = sorted((_row(entry, columns, roster_used) for entry in submissions),
-                  key=lambda row: (row["state_rank"], (row["name"] or row["id"]).casefold(), row["submission"]))
+    ordered = sorted(((entry, _row(entry, columns, roster_used)) for entry in submissions),
+                     key=lambda pair: (pair[1]["state_rank"], (pair[1]["name"] or pair[1]["id"]).casefold(),
+                                       pair[1]["submission"]))
+    rows = [row for _, row in ordered]
     on_roster = len({entry.id for entry in submissions if entry.student}) + len(missing) if roster_used else None
     return {
         "title": notes.pop("title", None) or "Class results",
@@ -222,6 +228,7 @@ def dashboard_view(entries: Sequence[Entry], notes: dict[str, Any] | None = None
         "stopped": list(notes.pop("stopped", []) or []),
         "duplicates": dict(notes.pop("duplicates", {}) or {}),
         "roster_source": notes.pop("roster", None),
+        "gallery": gallery([(entry, row["href"]) for entry, row in ordered]),
     }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.report.attempts import Changes
+from grader.report.annotations import annotate
 from grader.report.page import STATUS_ICONS, STATUS_LABELS, environment
 from grader.report.visibility import student_view, withheld_text
 from grader.results import CheckResult, GradeResult, Location, Status
@@ -95,6 +96,9 @@ def _view(value: GradeResult | Mapping[str, Any], show_after_due: bool = False, 
         "services": {"redis": result.services.get("redis"), "web": result.services.get("web")},
         "policy": result.policy,
         "ignored": result.ignored,
+        "screenshots": result.evidence.screenshots,
+        "screenshot_decided": next((check.screenshot for check in result.checks if check.screenshot), None),
+        "annotated": annotate(result),
     }
 
 
