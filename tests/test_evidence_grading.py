@@ -160,8 +160,8 @@ def test_rubric_screenshot_keys_are_validated(tmp_path: Path) -> None:
         ("checks:\n  student-name: {screenshot_evidence: 1}\n", "screenshot_evidence must be true or false"),
         ("checks:\n  student-name: {screenshot_points: -1}\n", "screenshot_points must be a number >= 0"),
         ("checks:\n  student-name: {points: 1, screenshot_points: 2}\n", "must not be more than its points"),
-        ("checks:\n  student-name: {screenshot: 2}\n", "takes 'points', 'enabled', 'screenshot_evidence' and "
-                                                       "'screenshot_points'"),
+        ("checks:\n  student-name: {screenshot: 2}\n", "takes 'points', 'enabled', 'visibility', "
+                                                       "'screenshot_evidence' and 'screenshot_points'"),
     ]:
         with pytest.raises(RubricError, match=message):
             with_rubric(tmp_path, text)
