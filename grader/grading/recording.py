@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.errors import ComposeLoadError
 from grader.evidence_record import Evidence
 from grader.grading.context import GradingContext
-from grader.grading.screenshot_reading import ScreenshotReader
 from grader.results import Location, SourceFile
 from grader.submission.workspace import Workspace
 from grader.yaml import read_text
+
+if TYPE_CHECKING:
+    from grader.grading.screenshot_reading import ScreenshotReader
 
 MAX_FILES = 5            # the main Compose file and at most four more that findings point at
 MAX_LINES = 1000         # per file; the assignment's file is a few dozen lines
@@ -25,6 +28,8 @@ MAX_LINE_CHARS = 400
 @contextmanager
 def reading_screenshots(folder: Path, key: str) -> Iterator[ScreenshotReader]:
     """The student's pictures under ``folder`` read in the background, stopped before it goes."""
+    from grader.grading.screenshot_reading import ScreenshotReader  # Pillow and OCR only when pictures are read
+
     reader = ScreenshotReader(folder, key).start()
     try:
         yield reader
