@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,14 @@ import redis
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_submissions"
 GRADER_LABEL = "org.compose-grader"
+
+
+def signals_as_a_terminal_gives_them() -> None:
+    """``preexec_fn`` for a grader the test will Ctrl-C: SIGINT at its default, whatever the suite
+    inherited. A job started in the background by a shell has SIGINT ignored, and Python keeps an
+    ignored SIGINT ignored (as it should: that is how `nohup` and `&` work), so without this the
+    signal tests would test how the suite was launched."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def docker_lines(*args: str) -> set[str]:

@@ -27,7 +27,7 @@ from grader.batch.source import not_graded
 from grader.report import gradebook
 from grader.results import PolicyViolation
 from grader.rubric import Rubric
-from tests.conftest import GRADER_LABEL, SAMPLES
+from tests.conftest import GRADER_LABEL, SAMPLES, signals_as_a_terminal_gives_them
 
 EXPECTED = YAML(typ="safe").load((SAMPLES / "expected.yml").read_text())
 CONTRACT_KEYS = {"submission", "score", "max_score", "checks", "grader_version", "started_at", "duration_s"}
@@ -447,7 +447,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path, docker_eng
         copy_sample("perfect", folder / name)
     out = tmp_path / "out"
     process = subprocess.Popen([*grader_command(), "batch", str(folder), "-j", "2", "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=signals_as_a_terminal_gives_them)
     host = socket.gethostname()
     workers: set[int] = set()
     deadline = time.monotonic() + 90

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.docker.bootfile import OWNER_LABEL
-from tests.conftest import docker_lines
+from tests.conftest import docker_lines, signals_as_a_terminal_gives_them
 
 pytestmark = pytest.mark.docker
 
@@ -77,7 +77,8 @@ def workspaces(pid: int) -> set[str]:
 
 def start(folder: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(folder), "--no-html"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=signals_as_a_terminal_gives_them)
 
 
 def wait_for(condition, timeout: float = 120) -> None:
@@ -118,10 +119,26 @@ def test_signal_mid_checks(signum: int, code: int, docker_engine, tmp_path: Path
     assert workspaces(process.pid) == set()
 
 
+def volumes_of_the_run(pid: int) -> set[str]:
+    """Every volume the run of ``pid`` has: those its containers mount (the anonymous /data of
+    redis:alpine included) and those labelled with its Compose project. Counted by owner, not as
+    the engine's whole list, which other gradings on a shared engine change meanwhile."""
+    owner = f"label={OWNER_LABEL}={socket.gethostname()}:{pid}"
+    containers = docker_lines("ps", "-aq", "--filter", owner)
+    mounted = docker_lines("inspect", "--format", "{{range .Mounts}}{{if .Name}}{{.Name}} {{end}}{{end}}",
+                           *containers) if containers else set()
+    projects = docker_lines("ps", "-a", "--filter", owner, "--format", '{{.Label "com.docker.compose.project"}}')
+    labelled_volumes = set().union(*(docker_lines("volume", "ls", "-q", "--filter",
+                                                  f"label=com.docker.compose.project={project}")
+                                     for project in projects))
+    return mounted | labelled_volumes
+
+
 def test_sigkill_then_clean_removes_only_the_graders_resources(docker_engine, tmp_path: Path) -> None:
-    volumes_before = docker_lines("volume", "ls", "-q")
     process = start(submission(tmp_path, HANGING_APP))
     wait_for(lambda: running_containers(process.pid) == 2)
+    run_volumes = volumes_of_the_run(process.pid)
+    assert run_volumes, "redis:alpine's anonymous /data volume should be among them"
     process.kill()
     process.wait(timeout=30)
     user_container = subprocess.run(["docker", "run", "-d", "--name", f"users-own-{os.getpid()}", "redis:alpine"],
@@ -135,5 +152,5 @@ def test_sigkill_then_clean_removes_only_the_graders_resources(docker_engine, tm
         assert user_container[:12] in docker_lines("ps", "-q"), "clean removed a container it did not create"
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", user_container], capture_output=True)
-    assert docker_lines("volume", "ls", "-q") <= volumes_before, "an anonymous volume outlived clean"
+    assert not run_volumes & docker_lines("volume", "ls", "-q"), "a volume of the killed run outlived clean"
     assert workspaces(process.pid) == set()

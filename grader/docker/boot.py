@@ -1,7 +1,8 @@
 """Booting a stack with no fixed waits, and with what is independent done at once.
 
 The services that run an image (Redis) start at once, while the images of the others (the web
-app) build in a background thread; those start when built. The checks that need only Redis run
+app) build in a background thread; those start when built and once the first start has ended
+(one `compose up` of a project at a time). The checks that need only Redis run
 meanwhile; a check that needs a built service waits for it (``BootSequence.wait``). Nothing
 sleeps: "still running a few seconds later" is judged by stack-up at the end of the runtime
 checks, from the times the engine records (grader/docker/stack.py).
@@ -32,6 +33,10 @@ class BootSequence:
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
+        # Set once the image-only services were started: two `compose up` of one project at once
+        # can both act on the same container (the second `up` also ensures the dependencies), and
+        # one then finds it gone ("No such container"). Builds still overlap the first start.
+        self._first_started = threading.Event()
 
     def start(self, start_services: Callable[[list[str]], None]) -> None:
         """Start the image-only services in this thread, after starting the builds in another."""
@@ -41,12 +46,16 @@ class BootSequence:
             self._thread.start()
         else:
             self._done.set()
-        start_services(self.now)
+        try:
+            start_services(self.now)
+        finally:
+            self._first_started.set()
 
     def _background(self, start_services: Callable[[list[str]], None]) -> None:
         try:
             for name in self.stack.plan.built_images:
                 self.stack.build(name)
+            self._first_started.wait()
             start_services([name for name in self.later if not self.stack.services[name].build_error])
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits (wait re-raises it)
             self.error = exc
