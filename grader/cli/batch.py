@@ -16,7 +16,8 @@ from rich.markup import escape
 from grader.batch import BatchResult, default_jobs, grade_batch
 from grader.batch.roster import Roster
 from grader.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from grader.cli.inputs import JOBS, read_roster, read_rubric
+from grader.cli.check_output import print_skipped
+from grader.cli.inputs import JOBS, read_roster, read_rubric, without_evidence
 from grader.cli.progress import LiveProgress, PlainProgress
 from grader.cli.queue_extra import check_queue, require_queue_extra
 from grader.cli.report import report
@@ -43,12 +44,14 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 @click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
+@click.option("--no-evidence", is_flag=True, help="Do not record evidence (redis-cli session, page screenshots, "
+              "ps and logs) for the reports.")
 def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
           static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
-          gradescope_dir: str | None) -> None:
+          gradescope_dir: str | None, no_evidence: bool) -> None:
     """Grade every submission in FOLDER: each sub-folder or .zip file is one."""
     console = Console()
-    rubric_config = read_rubric(rubric)
+    rubric_config = without_evidence(read_rubric(rubric), no_evidence)
     class_roster = read_roster(roster)
     if queue:
         try:
@@ -67,6 +70,7 @@ def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool
         console.print("[yellow]Stopped.[/yellow]")
         sys.exit(stopped_exit_code())
     _print_outcome(console, result, class_roster)
+    print_skipped(console, [line for entry in result.entries for line in (entry.get("evidence") or {}).get("skipped", [])])
     _write_formats(result, junit_path, markdown_path, gradescope_dir)
     _print_outputs(console, result)
     if result.interrupted:

@@ -50,3 +50,9 @@ def print_summary(console: Console, result: GradeResult, report_path: str | None
                   f"  [dim]{result.duration_s:.1f} s, {result.mode} mode[/dim]")
     if report_path:
         console.print(f"[dim]Report: {escape(report_path)}[/dim]")
+
+
+def print_skipped(console: Console, skipped: list[str]) -> None:
+    """What evidence could not be recorded here (an optional part missing), each line once."""
+    for line in dict.fromkeys(skipped):
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Protocol
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from grader import policy
 from grader.docker.bootfile import plan_boot
 from grader.docker.compose import ComposeProject, detect_cli
 from grader.grading.context import GradingContext, LiveTargets
+from grader.grading.evidence_capture import EvidenceRecorder
 from grader.errors import (
     ComposeLoadError,
     DockerUnavailable,
@@ -53,20 +55,26 @@ NO_ENGINE_NOTICE = (
 
 def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
           live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
-          on_phase: Callable[[str], None] | None = None) -> GradeResult:
-    """Grade the submission folder at ``path`` and return its result. Never writes to ``path``."""
+          on_phase: Callable[[str], None] | None = None, evidence: bool | None = None) -> GradeResult:
+    """Grade the submission folder at ``path`` and return its result. Never writes to ``path``.
+
+    ``evidence``, when given, overrides the rubric's ``limits.evidence`` (record what the
+    deliverables' screenshots would show: the redis-cli session, the pages, ps and logs)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.monotonic()
     path = Path(path)
-    context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None))
+    rubric = _with_evidence(rubric or Rubric(), evidence)
+    context = GradingContext(rubric=rubric, mode=mode, live=live or (LiveTargets() if mode == "live" else None),
+                             evidence=EvidenceRecorder(rubric.limits.evidence))
     phase = on_phase or (lambda _: None)
     limit = context.rubric.limits.submission_timeout_s
     runner: CheckRunner | None = None
     clock = Clock()
     with hold_signals_on_request() as hold_signals:
         with ExitStack() as cleanup:
+            cleanup.push(context.evidence.exit)  # runs last, after the teardown: stops the evidence's threads on a stop
             try:
                 with time_limit(limit) as clock:
                     phase("copying")
@@ -74,15 +82,22 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
                     phase("checking")
                     runner = check_runner(context, on_result)
                     runner.run()
+                    context.evidence.last_look(context.stack, context.redis_service, context.rubric.expect.key)
             except (SubmissionTimeout, Interrupted):
                 if not clock.expired:  # pytest turns the time limit's interrupt into its own: only that is ours
                     raise
             finally:
                 hold_signals()
                 phase("tearing down")
-    if clock.expired and runner is not None:
-        runner.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+    if clock.expired:
+        context.evidence.close()
+        if runner is not None:
+            runner.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
     return _result(path, context, runner.results if runner else [], started_at, time.monotonic() - started)
+
+
+def _with_evidence(rubric: Rubric, evidence: bool | None) -> Rubric:
+    return rubric if evidence is None else replace(rubric, limits=replace(rubric.limits, evidence=evidence))
 
 
 def _result(path: Path, context: GradingContext, checks: list[CheckResult], started_at: str,
@@ -99,6 +114,7 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
         services={"redis": context.redis_service, "web": context.web_service},
         policy=context.policy,
         ignored=(context.files.ignored if context.files else []) + context.ignored,
+        evidence=context.evidence.evidence(),
     )
 
 
@@ -176,6 +192,7 @@ def _stack(context: GradingContext, project: ComposeProject, run_id: str) -> Ite
     with Stack(project.with_files([boot_file], env_file=no_env), plan, run_id=run_id, limits=context.rubric.limits,
                dump=(context.redis_service, dump) if dump and context.redis_service else None,
                scratch=space.root) as stack:
+        stack.before_down = lambda: context.evidence.last_look(stack, context.redis_service, context.rubric.expect.key)
         yield stack
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.report.evidence_view import live_evidence_view
 from grader.report.page import STATUS_ICONS, STATUS_LABELS, environment
 from grader.results import CheckResult, GradeResult, Location, Status
 
@@ -76,6 +77,7 @@ def _view(value: GradeResult | Mapping[str, Any]) -> dict[str, Any]:
         "services": {"redis": result.services.get("redis"), "web": result.services.get("web")},
         "policy": result.policy,
         "ignored": result.ignored,
+        "live_evidence": live_evidence_view(result.evidence),
     }
 
 
