@@ -36,7 +36,9 @@ _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DO
 
 
 @dataclass(frozen=True)
-class _Visit:
+class Visit:
+    """One answer of the web app, as a check got it."""
+
     label: str
     url: str
     status: int
@@ -46,7 +48,7 @@ class _Visit:
 class EvidenceRecorder:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._visits: list[_Visit] = []
+        self._visits: list[Visit] = []
         self._shots: ShotWorker | None = None
         self._redis_cli: RedisCliEvidence | None = None
         self._redis_thread: threading.Thread | None = None
@@ -70,9 +72,9 @@ class EvidenceRecorder:
             return
         with self._lock:
             index = len(self._visits)
-            self._visits.append(_Visit(label, url, page.status, page_text(page.text)))
-            if self._shots is None and not self._camera_missing():
-                self._shots = ShotWorker()
+            self._visits.append(Visit(label, url, page.status, page_text(page.text)))
+            if index == 0 and not self._camera_missing():
+                self._shots = ShotWorker()  # Chromium starts while the check goes on with its requests
         if self._shots is not None:
             self._shots.submit(index, html_of(page.text, page.content_type), label)
 
@@ -98,8 +100,11 @@ class EvidenceRecorder:
         shots = self._shots.finish(SHOTS_WAIT_S) if self._shots is not None else {}
         if self._shots is not None:
             self._notes.add(self._shots.skipped)
-        return Evidence(redis_cli=self._redis_cli, pages=self._pages(shots), services=self._services,
-                        skipped=self._notes.lines)
+        pages, over = pages_within(self._visits, shots, MAX_IMAGE_BYTES)
+        if over:
+            self._notes.add(f"skipped: {over} page screenshot(s) past the report's image budget of "
+                            f"{MAX_IMAGE_BYTES / 1e6:g} MB (their text is kept)")
+        return Evidence(redis_cli=self._redis_cli, pages=pages, services=self._services, skipped=self._notes.lines)
 
     def exit(self, kind: type[BaseException] | None, value: BaseException | None, traceback: object) -> None:
         """As an exit callback: ``close()`` when the grading ends by an exception (a stop)."""
@@ -132,21 +137,20 @@ class EvidenceRecorder:
         self._notes.add(missing)
         return missing is not None
 
-    def _pages(self, shots: dict[int, PageShot]) -> list[PageEvidence]:
-        """The visits with their screenshots, while the grading's image budget lasts."""
-        pages, spent, over = [], 0, 0
-        for index, visit in enumerate(self._visits):
-            shot = shots.get(index)
-            picture = _picture(shot)
-            if picture is not None and spent + len(picture.uri) > MAX_IMAGE_BYTES:
-                picture, over = None, over + 1
-            spent += len(picture.uri) if picture else 0
-            text = clean_text(shot.text) if shot is not None and shot.png else visit.text
-            pages.append(PageEvidence(visit.label, visit.url, visit.status, text, picture))
-        if over:
-            self._notes.add(f"skipped: {over} page screenshot(s) past the report's image budget of "
-                            f"{MAX_IMAGE_BYTES / 1e6:g} MB (their text is kept)")
-        return pages
+
+def pages_within(visits: list[Visit], shots: dict[int, PageShot], budget: int) -> tuple[list[PageEvidence], int]:
+    """The visits with their screenshots while ``budget`` (bytes of data URIs) lasts, and how many
+    screenshots were left out past it."""
+    pages, spent, over = [], 0, 0
+    for index, visit in enumerate(visits):
+        shot = shots.get(index)
+        picture = _picture(shot)
+        if picture is not None and spent + len(picture.uri) > budget:
+            picture, over = None, over + 1
+        spent += len(picture.uri) if picture else 0
+        text = clean_text(shot.text) if shot is not None and shot.png else visit.text
+        pages.append(PageEvidence(visit.label, visit.url, visit.status, text, picture))
+    return pages, over
 
 
 def _picture(shot: PageShot | None) -> PictureData | None:

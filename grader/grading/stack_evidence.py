@@ -49,21 +49,21 @@ def redis_cli_exchange(stack: Stack, service: str, key: str) -> RedisCliEvidence
     if result.killed_for_output:
         return RedisCliEvidence(service, shown_command(service), unavailable=(
             f"redis-cli answered more than {REDIS_CLI_MAX_OUTPUT // 1024} KiB; it is not shown"))
-    unavailable = _not_started(result.returncode, result.stderr, service)
+    unavailable = _not_started(result.returncode, f"{result.stdout}\n{result.stderr}", service)
     if unavailable:
         return RedisCliEvidence(service, shown_command(service), unavailable=unavailable)
     return RedisCliEvidence(service, shown_command(service), _paired(commands, result.stdout, result.stderr))
 
 
-def _not_started(returncode: int, stderr: str, service: str) -> str | None:
-    """Why redis-cli did not run at all (no such program in the image, no running container)."""
-    last = _last_line(stderr)
-    if returncode in (126, 127) and any(marker in stderr.lower() for marker in _NO_EXECUTABLE):
+def _not_started(returncode: int, output: str, service: str) -> str | None:
+    """Why redis-cli did not run at all (no such program in the image, no running container); the
+    Docker CLI says so on stdout or stderr, depending on the version and on ``-T``."""
+    last = _last_line(output)
+    if returncode in (126, 127) and any(marker in output.lower() for marker in _NO_EXECUTABLE):
         return (f"the image of `{service}` has no redis-cli (`{shown_command(service)}` answered: {last}); "
                 "redis:alpine has it")
-    if returncode != 0 and not stderr.startswith("Could not connect"):
-        if "is not running" in stderr or "no container" in stderr.lower():
-            return f"redis-cli could not be started: `{service}` is not running ({last})"
+    if returncode != 0 and ("is not running" in output or "no container" in output.lower()):
+        return f"redis-cli could not be started: `{service}` is not running ({last})"
     return None
 
 
