@@ -110,3 +110,39 @@ def test_the_evidence_section_survives_a_round_trip_through_json() -> None:
 
 def test_no_evidence_no_section() -> None:
     assert 'id="evidence-live"' not in render_html(result_with(Evidence()))
+
+
+def test_a_page_text_of_hostile_markup() -> None:
+    shown = page_text("<script" * 20000)  # no tag ever closes: it is text, as a browser shows it
+    assert shown.startswith("<script<script") and len(shown) <= 300
+    assert page_text("<script>" * 20000) == ""
+    assert page_text("<p>a<b") == "a<b"
+    assert page_text("<style>p{}</style >shown<SCRIPT src=x>hidden</script>") == "shown"
+
+
+def test_no_evidence_reaches_the_gradings_of_check_and_batch(tmp_path, monkeypatch) -> None:
+    """The flag turns the rubric's limits.evidence off: the field that travels to every grading."""
+    from click.testing import CliRunner
+
+    import grader.batch.run
+    import grader.cli.batch
+    import grader.grading.engine
+    from grader.cli.main import main
+
+    seen: list[bool] = []
+
+    def fake_grade(path, **kwargs):  # records what the grading was asked, grades nothing
+        seen.append(kwargs["rubric"].limits.evidence)
+        raise KeyboardInterrupt
+
+    def fake_batch(folder, out, **kwargs):
+        seen.append(kwargs["rubric"].limits.evidence)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grader.grading.engine, "grade", fake_grade)
+    monkeypatch.setattr(grader.cli.batch, "grade_batch", fake_batch)
+    runner = CliRunner()
+    for command in (["check", str(tmp_path)], ["batch", str(tmp_path)]):
+        runner.invoke(main, [*command, "--no-evidence"])
+        runner.invoke(main, command)
+    assert seen == [False, True, False, True]

@@ -12,7 +12,6 @@ a grading is interrupted. A recorder made with ``enabled=False`` records nothing
 from __future__ import annotations
 
 import html
-import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,9 +29,10 @@ if TYPE_CHECKING:
     from grader.grading.probes import Page
 
 MAX_IMAGE_BYTES = 1_500_000   # of data URIs, all page screenshots of one grading together
+MAX_SHOT_CHARS = 256 * 1024   # a page this large is no counter page: its text only, no time spent rendering it
+MAX_READ_CHARS = 64 * 1024    # of a page, read for its text
 SHOTS_WAIT_S = 30.0           # for the shots still being taken when the result is built
 REDIS_CLI_WAIT_S = stack_evidence.REDIS_CLI_TIMEOUT_S + 5
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class EvidenceRecorder:
             self._visits.append(Visit(label, url, page.status, page_text(page.text)))
             if index == 0 and not self._camera_missing():
                 self._shots = ShotWorker()  # Chromium starts while the check goes on with its requests
-        if self._shots is not None:
+        if self._shots is not None and not page.truncated and len(page.text) <= MAX_SHOT_CHARS:
             self._shots.submit(index, html_of(page.text, page.content_type), label)
 
     def last_look(self, stack: Stack | None, redis_service: str | None, key: str) -> None:
@@ -160,8 +160,26 @@ def _picture(shot: PageShot | None) -> PictureData | None:
 
 
 def page_text(body: str) -> str:
-    """A page's text without its markup, as a reader sees it (roughly), capped."""
-    return clean_text(html.unescape(_TAG.sub(" ", body)))
+    """A page's text without its markup, scripts or styles, capped. One pass forward, each search
+    going on from where the last ended: linear in the page, whatever a hostile page holds (a
+    regular expression or html.parser takes quadratic time on, say, `<script` repeated)."""
+    page = body[:MAX_READ_CHARS]
+    lowered = page.lower()
+    parts, position = [], 0
+    while position < len(page):
+        start = page.find("<", position)
+        end = page.find(">", start) if start >= 0 else -1
+        if end < 0:  # no more tags: the rest is text (an unclosed `<` and what follows, as browsers show it)
+            parts.append(page[position:])
+            break
+        parts += [page[position:start], " "]
+        position = end + 1
+        name = lowered[start + 1:end].split(maxsplit=1)
+        if name and name[0] in ("script", "style"):
+            closing = lowered.find(f"</{name[0]}", position)
+            closed = lowered.find(">", closing) if closing >= 0 else -1
+            position = len(page) if closed < 0 else closed + 1
+    return clean_text(html.unescape("".join(parts)))
 
 
 def clean_text(text: str) -> str:
