@@ -23,10 +23,11 @@ import pytest
 import redis
 
 from grader.evidence import extras
-from tests.conftest import CHROMIUM, SAMPLES, redis_server
+from tests.conftest import CHROMIUM, REPO, SAMPLES, redis_server
 from tests.test_samples_e2e import EXPECTED
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
+SCREENSHOT_DIR = REPO / "reports" / "screenshots"
 PIL = pytest.importorskip("PIL", reason="the evidence extra (Pillow) is not installed")
 from PIL import Image  # noqa: E402
 
@@ -150,7 +151,8 @@ def test_the_report_shows_the_page_screenshots_and_the_transcript(perfect, brows
         shown = section.locator("figcaption").all_inner_texts()
         assert [caption.split(" · ")[0] for caption in shown][-1] == "after restarting web"
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        section.screenshot(path=str(tmp_path / "evidence-phone.png"))
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)  # for a person to look at (git-ignored)
+        section.screenshot(path=str(SCREENSHOT_DIR / "evidence-perfect-phone.png"))
     finally:
         context.close()
     assert not network, f"the report fetched {network}"

@@ -46,6 +46,9 @@ class Visit:
 
 
 class EvidenceRecorder:
+    """One grading's evidence, as the checks and the stack hand it in (thread-safe where they are not
+    in the main thread); ``GradingContext.evidence``."""
+
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._visits: list[Visit] = []
@@ -85,7 +88,8 @@ class EvidenceRecorder:
             self._shots.done()  # the web checks are over: the camera closes while the stack goes down
         if not (self.enabled and stack is not None and stack.booted) or self._services is not None:
             return
-        if redis_service and self._redis_thread is None and stack.services[redis_service].running:
+        state = stack.services.get(redis_service) if redis_service else None
+        if state is not None and state.running and self._redis_thread is None:
             self.redis_cli(stack, redis_service, key)
         self._services = stack_evidence.services_snapshot(stack)
         self._join_redis_cli()
