@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from grader.evidence import extras
+from grader.results import GradeResult
 from tests.conftest import CHROMIUM, REPO, SAMPLES, redis_server
 from tests.test_samples_e2e import EXPECTED
 
@@ -113,6 +114,7 @@ def test_the_json_holds_the_redis_cli_session_and_the_pages(perfect, tmp_path: P
     assert all(max(page["image"]["width"], page["image"]["height"]) <= 640 for page in pages)
     assert log.read_text().count("launched") == 1, "one browser serves every shot of a grading"
     assert evidence["skipped"] == []
+    assert GradeResult.from_dict(result).to_dict()["evidence"] == evidence  # a saved result reads back whole
 
 
 def test_the_json_holds_ps_and_the_log_tails(perfect) -> None:

@@ -70,7 +70,8 @@ def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool
         console.print("[yellow]Stopped.[/yellow]")
         sys.exit(stopped_exit_code())
     _print_outcome(console, result, class_roster)
-    print_skipped(console, [line for entry in result.entries for line in (entry.get("evidence") or {}).get("skipped", [])])
+    skipped = [line for entry in result.entries for line in (entry.get("evidence") or {}).get("skipped") or []]
+    print_skipped(console, skipped)  # each once for the class: e.g. no playwright on this machine
     _write_formats(result, junit_path, markdown_path, gradescope_dir)
     _print_outputs(console, result)
     if result.interrupted:
