@@ -13,8 +13,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +26,12 @@ import redis
 
 from grader.evidence import extras
 from grader.results import GradeResult
-from tests.conftest import CHROMIUM, REPO, SAMPLES, redis_server
+from tests.conftest import REPO, SAMPLES, redis_server
 from tests.test_samples_e2e import EXPECTED
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 SCREENSHOT_DIR = REPO / "reports" / "screenshots"
+BROWSER = extras.chromium_path()  # Debian's chromium-headless-shell when installed, else its chromium
 PIL = pytest.importorskip("PIL", reason="the evidence extra (Pillow) is not installed")
 from PIL import Image  # noqa: E402
 
@@ -49,10 +52,10 @@ def stored_name(sample: Path, tmp_path: Path) -> str:
 
 
 def launcher(tmp_path: Path) -> tuple[Path, Path]:
-    """A Chromium that writes a line to a log on each launch, then is Debian's chromium."""
+    """A Chromium that writes a line to a log on each launch, then is the one the grader would use."""
     log = tmp_path / "chromium-launches.log"
     script = tmp_path / "chromium"
-    script.write_text(f"#!/bin/sh\necho launched >> '{log}'\nexec '{CHROMIUM}' \"$@\"\n")
+    script.write_text(f"#!/bin/sh\necho launched >> '{log}'\nexec '{BROWSER}' \"$@\"\n")
     script.chmod(0o755)
     return script, log
 
@@ -225,3 +228,62 @@ def test_an_image_without_redis_cli_is_said_so(redis_without_cli: str, tmp_path:
     assert statuses(result)["redis-ping"] == "passed"  # the grader's own client still reaches the server
     html = (tmp_path / "out" / "submission.html").read_text()
     assert "has no redis-cli" in html and 'class="t-note"' in html
+
+
+ANSWERS_ONCE = """\
+import time
+from flask import Flask
+app = Flask(__name__)
+visits = []
+
+@app.route("/")
+def index():
+    visits.append(1)
+    if len(visits) > 1:
+        time.sleep(600)  # the second request hangs: the grading is stopped while the camera runs
+    return "This page has been visited 1 times."
+
+app.run(host="0.0.0.0", port=5000)
+"""
+
+
+def test_a_stopped_grading_leaves_no_browser_behind(docker_engine, camera_ready, tmp_path: Path) -> None:
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "docker-compose.yml").write_text(
+        "services:\n  redis:\n    image: redis:alpine\n  web:\n    build: .\n    ports: ['5000:5000']\n")
+    (submission / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY app.py .\nCMD [\"python\", \"app.py\"]\n")
+    (submission / "app.py").write_text(ANSWERS_ONCE)
+    log = tmp_path / "chromium.pid"
+    chromium = tmp_path / "chromium"
+    chromium.write_text(f"#!/bin/sh\necho $$ >> '{log}'\nexec '{BROWSER}' \"$@\"\n")  # exec keeps the pid
+    chromium.chmod(0o755)
+    process = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(submission), "--no-html"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, extras.CHROMIUM_ENV: str(chromium)})
+    try:
+        deadline = time.monotonic() + 180
+        while not log.exists():
+            assert time.monotonic() < deadline and process.poll() is None, "the camera was never started"
+            time.sleep(0.2)
+        time.sleep(1)  # the browser is up; the check waits on the hanging second request
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    pid = int(log.read_text().split()[0])
+    deadline = time.monotonic() + 10
+    while alive(pid):
+        assert time.monotonic() < deadline, f"Chromium (pid {pid}) outlived the stopped grading"
+        time.sleep(0.2)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; its parent reaps it
