@@ -18,11 +18,12 @@ LISTEN_HINT = ("Let the app listen on every interface, on the port the Compose f
                "`app.run(host='0.0.0.0', port=5000)` (or `flask run --host=0.0.0.0 --port=5000`).")
 
 
-def _get(url: str, service: str | None, grading: GradingContext, first: bool = False) -> probes.Page:
+def _get(url: str, service: str | None, grading: GradingContext, label: str, first: bool = False) -> probes.Page:
     import requests
     from grader.checking import probes
     try:
         page = _first_page(url, service, grading) if first else probes.fetch(url, timeout=REQUEST_TIMEOUT_S)
+        grading.evidence.page(label, url, page)  # the answer as it came, for the report's screenshot
     except requests.Timeout:
         fail(f"GET / on {_target(grading, url, service)} did not answer within {REQUEST_TIMEOUT_S} s.",
              expected="a page", found="no answer (timeout)",
@@ -108,7 +109,7 @@ def _fail_if_unreachable(grading: GradingContext, service: str, port: int) -> No
 
 def _counts(url: str, service: str | None, grading: GradingContext) -> list[int]:
     from grader.checking import probes
-    pages = [_get(url, service, grading, first=(i == 0)) for i in range(REQUESTS)]
+    pages = [_get(url, service, grading, f"visit {i + 1}", first=(i == 0)) for i in range(REQUESTS)]
     numbers = [probes.numbers_in(page.text) for page in pages]
     index, values = probes.rising_counter(numbers)
     if index is None:
@@ -137,7 +138,7 @@ def test_flask_counter(grading: GradingContext, web_url: str, outcome: Outcome) 
         return
     grading.stack.restart(service)
     url = (grading.web_base_url() or web_url) + "/"
-    after = _get(url, service, grading, first=True)
+    after = _get(url, service, grading, f"after restarting {service}", first=True)
     numbers = probes.numbers_in(after.text)
     expected = values[-1] + 1
     if expected not in numbers:

@@ -58,6 +58,7 @@ class Limits:
     check_timeout_s: float = 30
     settle_s: float = 2.0       # "still running a few seconds later"
     submission_timeout_s: float = 900
+    evidence: bool = True       # record what the deliverables' screenshots would show (off: --no-evidence)
 
 
 # The checks a student's screenshot can decide (when the submission has no dump.rdb).

@@ -50,6 +50,8 @@ if [ "$has_apt" -eq 1 ]; then
   [ -s /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
   if [ "$grading_only" -eq 0 ]; then
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # the evidence's page screenshots: the same engine as chromium at half its CPU (docs/evidence.md)
+    [ -x /usr/lib/chromium/chromium-headless-shell ] || missing+=(chromium-headless-shell)
     have_cmd redis-server || missing+=(redis-server)
     # Evidence (issue 14): OCR of screenshots, and what tests/data/screenshots/make_screenshots.py uses.
     have_cmd tesseract || missing+=(tesseract-ocr)

@@ -165,3 +165,13 @@ def test_shot_round_trips_through_its_dict(camera: PageCamera) -> None:
 def test_only_http_pages_are_shot(camera: PageCamera, url: str) -> None:
     shot = camera.shoot(url)
     assert shot.png is None and shot.text == "" and shot.error == "only http(s) pages are shot"
+
+
+def test_html_shots_share_one_page_and_nothing_carries_over(camera: PageCamera) -> None:
+    first = camera.shoot_html(COUNTER_PAGE.format(hits=1) + "<style>body{background:#00ff00}</style>")
+    second = camera.shoot_html("<p>plain</p>", size=ShotSize(viewport=(400, 200), max_side=400))
+    assert reddish_pixels(decoded(first)) > 200 and "visited 1 times" in first.text
+    picture = decoded(second)
+    assert second.text == "plain" and picture.size == (400, 200)
+    assert reddish_pixels(picture) == 0  # neither the heading nor the green background is left
+    assert not any(g > 200 and r < 100 for _, (r, g, b) in counted_colours(picture))

@@ -1,6 +1,7 @@
 """Without an optional part, evidence says in one line what it skipped, and nothing raises."""
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,9 @@ def test_without_playwright_the_camera_skips_every_shot(monkeypatch: pytest.Monk
 
 def test_chromium_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(extras.CHROMIUM_ENV, raising=False)
+    shell = extras.HEADLESS_SHELL
+    assert extras.chromium_path() == (shell if os.access(shell, os.X_OK) else Path("/usr/bin/chromium"))
+    monkeypatch.setattr(extras, "HEADLESS_SHELL", tmp_path / "no-such-shell")
     assert extras.chromium_path() == Path("/usr/bin/chromium")
     monkeypatch.setenv(extras.CHROMIUM_ENV, str(tmp_path / "chrome"))
     assert extras.chromium_path() == tmp_path / "chrome"

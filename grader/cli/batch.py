@@ -16,7 +16,8 @@ from rich.markup import escape
 from grader.batch import BatchResult, default_jobs, grade_batch
 from grader.batch.roster import Roster
 from grader.cli.exit_codes import EXIT_FAILED, EXIT_OK
-from grader.cli.inputs import JOBS, read_roster, read_rubric
+from grader.cli.check_output import print_skipped
+from grader.cli.inputs import JOBS, read_roster, read_rubric, without_evidence
 from grader.cli.lms_options import (GradeFileRequest, LmsError, LmsOptions, grade_file_options, lms_input_options,
                                     print_grade_file)
 from grader.cli.progress import LiveProgress, PlainProgress
@@ -45,14 +46,16 @@ __all__ = ["LiveProgress", "PlainProgress", "batch", "print_class_summary", "rep
 @click.option("--junit", "junit_path", help="Also write every result as JUnit XML to FILE.")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary to FILE.")
 @click.option("--gradescope", "gradescope_dir", help="Also write Gradescope's results.json per student into DIR.")
+@click.option("--no-evidence", is_flag=True, help="Do not record evidence (redis-cli session, page screenshots, "
+              "ps and logs; the students' screenshots are not read) for the reports.")
 @lms_input_options
 @grade_file_options
 def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool, rubric: Path | None,
           static: bool, queue: str | None, junit_path: str | None, markdown_path: str | None,
-          gradescope_dir: str | None, lms_input: LmsOptions, grade_request: GradeFileRequest) -> None:
+          gradescope_dir: str | None, no_evidence: bool, lms_input: LmsOptions, grade_request: GradeFileRequest) -> None:
     """Grade every submission in FOLDER: each sub-folder or .zip file is one (or each student of an LMS download)."""
     console = Console()
-    rubric_config = read_rubric(rubric)
+    rubric_config = without_evidence(read_rubric(rubric), no_evidence)
     class_roster = read_roster(roster)
     if queue:
         try:
@@ -74,6 +77,8 @@ def batch(folder: Path, jobs: int, out: Path, roster: Path | None, regrade: bool
         console.print("[yellow]Stopped.[/yellow]")
         sys.exit(stopped_exit_code())
     _print_outcome(console, result, class_roster)
+    skipped = [line for entry in result.entries for line in (entry.get("evidence") or {}).get("skipped") or []]
+    print_skipped(console, skipped)  # each once for the class: e.g. no playwright on this machine
     _write_formats(result, junit_path, markdown_path, gradescope_dir, grade_request.show_after_due)
     _print_outputs(console, result)
     if result.interrupted:

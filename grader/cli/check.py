@@ -12,9 +12,9 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.cli.check_output import print_summary
+from grader.cli.check_output import print_skipped, print_summary
 from grader.cli.exit_codes import EXIT_USAGE, for_result
-from grader.cli.inputs import read_rubric
+from grader.cli.inputs import read_rubric, without_evidence
 from grader.cli.signals import stop_on_sigterm, stopped_exit_code
 from grader.cli.student import StudentRun
 from grader.errors import EnvironmentProblem
@@ -41,9 +41,11 @@ if TYPE_CHECKING:  # the grading layer is imported when a check runs: `grader re
 @click.option("--gradescope", "gradescope_path", help="Write Gradescope's results.json to FILE ('-' for stdout).")
 @click.option("--markdown", "markdown_path", help="Write the Markdown summary to FILE ('-' for stdout).")
 @click.option("--show-after-due", is_flag=True, help="Show the rubric's after_due_date checks now.")
+@click.option("--no-evidence", is_flag=True, help="Do not record evidence (redis-cli session, page screenshots, "
+              "ps and logs; the student's screenshots are not read) for the report.")
 def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, rubric: Path | None,
           json_path: str | None, out: Path, no_html: bool, junit_path: str | None, gradescope_path: str | None,
-          markdown_path: str | None, show_after_due: bool) -> None:
+          markdown_path: str | None, show_after_due: bool, no_evidence: bool) -> None:
     """Grade the submission in PATH (default: this folder)."""
     outputs = {"--json": json_path, "--junit": junit_path, "--gradescope": gradescope_path, "--markdown": markdown_path}
     to_stdout = [name for name, value in outputs.items() if value == "-"]
@@ -54,7 +56,7 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
         raise click.UsageError("--static and --live cannot be used together")
     if not path.is_dir():
         raise click.BadParameter(f"{path} is not a folder", param_hint="PATH")
-    rubric_config = read_rubric(rubric)
+    rubric_config = without_evidence(read_rubric(rubric), no_evidence)
     from grader.grading.context import LiveTargets  # here, not above: see TYPE_CHECKING
 
     stop_on_sigterm()
@@ -70,6 +72,7 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
 
         write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
                       show_after_due=show_after_due)
+    print_skipped(console, result.evidence.skipped)
     print_summary(console, result, report_path)
     student.print_after(result, changes)
     sys.exit(for_result(result))

@@ -40,8 +40,6 @@ def print_check(console: Console, check: CheckResult) -> None:
 def print_summary(console: Console, result: GradeResult, report_path: str | None) -> None:
     if result.notice:
         console.print(f"\n[yellow]{escape(result.notice)}[/yellow]")
-    for line in result.evidence.skipped:  # an optional part of evidence missing: said once, grading as before
-        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
     for violation in result.policy:
         console.print(f"[red]refused:[/red] {escape(violation.message)} [dim]({escape(str(violation))})[/dim]")
     bonus = result.bonus_points
@@ -52,3 +50,9 @@ def print_summary(console: Console, result: GradeResult, report_path: str | None
                   f"  [dim]{result.duration_s:.1f} s, {result.mode} mode[/dim]")
     if report_path:
         console.print(f"[dim]Report: {escape(report_path)}[/dim]")
+
+
+def print_skipped(console: Console, skipped: list[str]) -> None:
+    """What evidence could not be recorded here (an optional part missing), each line once."""
+    for line in dict.fromkeys(skipped):
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)

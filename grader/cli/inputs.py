@@ -2,6 +2,7 @@
 (exit 2, one clear line), never a traceback."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,12 @@ def read_rubric(path: Path | None) -> Rubric:
         return load_rubric(path, known_rules=frozenset(RULES))
     except RubricError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def without_evidence(rubric: Rubric, no_evidence: bool) -> Rubric:
+    """The rubric with evidence off when ``--no-evidence`` was given (it travels with the rubric, to
+    a batch's gradings and its queue workers alike)."""
+    return replace(rubric, limits=replace(rubric.limits, evidence=False)) if no_evidence else rubric
 
 
 def read_roster(path: Path | None) -> Roster | None:

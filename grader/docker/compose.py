@@ -106,8 +106,10 @@ class ComposeProject:
             options += ["--env-file", str(self.env_file)]
         return [*self.cli.base, *options, *args]
 
-    def run(self, *args: str, timeout: float, check: bool = True) -> runner.Completed:
-        return runner.run(self.argv(*args), timeout=timeout, env=self.env, cwd=self.project_dir, check=check)
+    def run(self, *args: str, timeout: float, check: bool = True, input_text: str | None = None,
+            max_output_bytes: int = runner.MAX_OUTPUT_BYTES) -> runner.Completed:
+        return runner.run(self.argv(*args), timeout=timeout, env=self.env, cwd=self.project_dir, check=check,
+                          input_text=input_text, max_output_bytes=max_output_bytes)
 
     def config(self, timeout: float = 30) -> dict[str, Any]:
         """The normalised model, exactly as Compose understands the files."""

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -51,6 +52,9 @@ class Stack:
         self._joined: list[str] = []
         self.sequence: BootSequence | None = None
         self.first_started: dict[str, float] = {}  # service -> when the grader first started it (monotonic)
+        # Called once before `down_and_up` takes the stack down: the last look at the stack as the
+        # student's files left it (the grading records `ps` and the logs there, issue 14).
+        self.before_down: Callable[[], None] | None = None
 
     # Context manager ------------------------------------------------------------
 
@@ -270,6 +274,9 @@ class Stack:
         ``keep_graceful`` (the Redis service) gets the normal stop timeout, so it can save.
         """
         self.wait_booted()
+        if self.before_down is not None:
+            look, self.before_down = self.before_down, None
+            look()
         running = [name for name, state in self.services.items() if state.container_id]
         for state in self.refresh().values():
             self._orphan_volumes.update(state.volumes)

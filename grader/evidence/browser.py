@@ -1,7 +1,8 @@
 """Screenshots of a page with a real headless browser: playwright driving Debian's Chromium.
 
-``PageCamera`` launches Chromium once and takes any number of shots, each in a fresh browser
-context (no cookies or cache shared between them). The page is the student's, so:
+``PageCamera`` launches Chromium once and takes any number of shots: ``shoot`` each in a fresh
+browser context (no cookies or cache shared between them), ``shoot_html`` in one offline page
+(see there). The page is the student's, so:
 - JavaScript is off unless asked for, service workers are blocked, downloads refused;
 - the browser may fetch only from the page's own origin (``shoot``) or nothing at all
   (``shoot_html``, which renders HTML the grader already fetched, so that taking evidence does
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import socket
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -84,6 +86,7 @@ class PageCamera:
         self._browser: Any = None
         self._dead_end: socket.socket | None = None
         self._cleanup = ExitStack()
+        self._offline: Any = None     # the page every shoot_html renders in
 
     def __enter__(self) -> PageCamera:
         self.skipped = playwright_missing()
@@ -109,7 +112,7 @@ class PageCamera:
 
     def close(self) -> None:
         """Close the browser, stop playwright's driver and free the port (in that order)."""
-        self._browser = None
+        self._browser = self._offline = None
         self._cleanup.close()
 
     def _proxy(self, allowed: tuple[str, str] | None) -> dict[str, str]:
@@ -129,29 +132,48 @@ class PageCamera:
                           (origin.scheme, origin.netloc), size or self.size)
 
     def shoot_html(self, html: str, label: str = "about:blank", size: ShotSize | None = None) -> PageShot:
-        """Render HTML already fetched, with no network at all; ``label`` names it in the shot."""
-        return self._shot(label, lambda page: page.set_content(html, wait_until="load", timeout=self.timeout_ms),
-                          None, size or self.size)
+        """Render HTML already fetched, with no network at all; ``label`` names it in the shot.
+
+        Every such shot reuses one offline page (a fresh page costs Chromium a renderer process,
+        about a quarter of a second of CPU): with no network, and no scripts unless asked for,
+        a page leaves nothing behind for the next, whose content replaces it."""
+        size = size or self.size
+        load = lambda page: page.set_content(html, wait_until="load", timeout=self.timeout_ms)  # noqa: E731
+        if self.scripts or self.skipped or self._browser is None:  # a script could leave state: a fresh page
+            return self._shot(label, load, None, size)
+        if self._offline is None:
+            self._offline = self._cleanup.enter_context(self._page(None, size))
+        self._offline.set_viewport_size({"width": size.viewport[0], "height": size.viewport[1]})
+        return self._take(label, self._offline, load, size)
 
     def _shot(self, label: str, load: Any, allowed: tuple[str, str] | None, size: ShotSize) -> PageShot:
         if self.skipped or self._browser is None:
             return PageShot(label, skipped=self.skipped or "skipped: page screenshots (camera not started)")
-        from playwright.sync_api import Error
+        with self._page(allowed, size) as page:
+            return self._take(label, page, load, size)
 
-        started = time.monotonic()
+    @contextmanager
+    def _page(self, allowed: tuple[str, str] | None, size: ShotSize) -> Iterator[Any]:
+        """A page in a fresh context that may fetch only from ``allowed`` (nothing for None)."""
         context = self._browser.new_context(
             viewport={"width": size.viewport[0], "height": size.viewport[1]}, java_script_enabled=self.scripts,
             service_workers="block", accept_downloads=False, proxy=self._proxy(allowed))
         try:
             context.route("**/*", lambda route: _only(route, allowed))
-            page = context.new_page()
+            yield context.new_page()
+        finally:
+            context.close()
+
+    def _take(self, label: str, page: Any, load: Any, size: ShotSize) -> PageShot:
+        from playwright.sync_api import Error
+
+        started = time.monotonic()
+        try:
             load(page)
             png = page.screenshot(type="png", timeout=self.timeout_ms)
             text = page.inner_text("body", timeout=self.timeout_ms)[:MAX_TEXT_CHARS]
         except Error as error:  # the page failed to load or render in time: said in the shot
             return PageShot(label, error=_first_line(error), duration_s=time.monotonic() - started)
-        finally:
-            context.close()
         return _fitted(label, png, text, size, time.monotonic() - started)
 
 

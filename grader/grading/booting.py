@@ -40,6 +40,7 @@ def booted_stack(context: GradingContext, project: ComposeProject, run_id: str) 
     with Stack(project.with_files([boot_file], env_file=no_env), plan, run_id=run_id, limits=context.rubric.limits,
                dump=(context.redis_service, dump) if dump and context.redis_service else None,
                scratch=space.root) as stack:
+        stack.before_down = lambda: context.evidence.last_look(stack, context.redis_service, context.rubric.expect.key)
         yield stack
 
 

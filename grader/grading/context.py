@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.checking import skip
 from grader.errors import ComposeLoadError, GraderError
+from grader.grading.evidence_capture import EvidenceRecorder
 from grader.submission.model import ComposeModel, is_redis_repository
 from grader.submission.files import ProjectFiles
 from grader.results import Ignored, PolicyViolation
@@ -47,7 +48,7 @@ class GradingContext:
     files: ProjectFiles | None = None          # the grader's reading of every file Compose reads
     ignored: list[Ignored] = field(default_factory=list)  # what the boot file did not carry
     extras: dict[str, Any] = field(default_factory=dict)
-    evidence: bool = True                      # record evidence of the deliverables (screenshots read)
+    evidence: EvidenceRecorder = field(default_factory=EvidenceRecorder)  # what the checks show of the deliverables
     screenshots: ScreenshotReader | None = None  # the student's pictures, read in the background
     screenshots_read: StudentScreenshots | None = None
     unloadable_sources: dict[str, str] = field(default_factory=dict)  # file -> text, of a file that failed to load

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import checks as default_checks
 from grader import policy
 from grader.docker.compose import ComposeProject, detect_cli
 from grader.grading.context import GradingContext, LiveTargets
+from grader.grading.evidence_capture import EvidenceRecorder
 from grader.errors import (
     ComposeLoadError,
     DockerUnavailable,
@@ -34,6 +36,7 @@ from grader.grading.interrupts import (
 from grader.grading.loading import load_files, normalised_model
 from grader.grading.recording import compose_sources, reading_screenshots, recorded_evidence, unloadable_source
 from grader.grading.static import StaticRunner
+from grader.evidence_record import Evidence
 from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import DEFAULT_ORDER, Rubric
 from grader.submission.workspace import find_dump, workspace
@@ -50,23 +53,26 @@ NO_ENGINE_NOTICE = (
 
 def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
           live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
-          on_phase: Callable[[str], None] | None = None, evidence: bool = True) -> GradeResult:
+          on_phase: Callable[[str], None] | None = None, evidence: bool | None = None) -> GradeResult:
     """Grade the submission folder at ``path`` and return its result. Never writes to ``path``.
 
-    ``evidence=False`` records no evidence of the deliverables (the student's screenshots are not read)."""
+    ``evidence``, when given, overrides the rubric's ``limits.evidence`` (record what the
+    deliverables' screenshots would show: the redis-cli session, the pages, ps and logs)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started = time.monotonic()
     path = Path(path)
-    context = GradingContext(rubric=rubric or Rubric(), mode=mode, live=live or (LiveTargets() if mode == "live" else None),
-                             evidence=evidence)
+    rubric = _with_evidence(rubric or Rubric(), evidence)
+    context = GradingContext(rubric=rubric, mode=mode, live=live or (LiveTargets() if mode == "live" else None),
+                             evidence=EvidenceRecorder(rubric.limits.evidence))
     phase = on_phase or (lambda _: None)
     limit = context.rubric.limits.submission_timeout_s
     runner: CheckRunner | None = None
     clock = Clock()
     with hold_signals_on_request() as hold_signals:
         with ExitStack() as cleanup:
+            cleanup.push(context.evidence.exit)  # runs last, after the teardown: stops the evidence's threads on a stop
             try:
                 with time_limit(limit) as clock:
                     phase("copying")
@@ -74,16 +80,40 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
                     phase("checking")
                     runner = check_runner(context, on_result)
                     runner.run()
-                    context.student_screenshots()  # before the copy it reads is removed
+                    _gather_evidence(context)
             except (SubmissionTimeout, Interrupted):
                 if not clock.expired:  # pytest turns the time limit's interrupt into its own: only that is ours
                     raise
             finally:
                 hold_signals()
                 phase("tearing down")
-    if clock.expired and runner is not None:
-        runner.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+    if clock.expired:
+        _after_time_limit(context, runner, limit)
     return _result(path, context, runner.results if runner else [], started_at, time.monotonic() - started)
+
+
+def _after_time_limit(context: GradingContext, runner: CheckRunner | None, limit: float) -> None:
+    context.evidence.close()
+    if runner is not None:
+        runner.finish_unrun(f"not run: grading this submission took longer than its limit of {limit:g} s")
+
+
+def _gather_evidence(context: GradingContext) -> None:
+    """While the stack and the private copy still exist: the last ps and logs, the screenshots read."""
+    context.evidence.last_look(context.stack, context.redis_service, context.rubric.expect.key)
+    context.student_screenshots()
+
+
+def _evidence(context: GradingContext) -> Evidence:
+    """What the checks recorded, with the student's screenshots as they were read beside them."""
+    recorded, read = context.evidence.evidence(), recorded_evidence(context)
+    recorded.screenshots = read.screenshots
+    recorded.skipped += [line for line in read.skipped if line not in recorded.skipped]
+    return recorded
+
+
+def _with_evidence(rubric: Rubric, evidence: bool | None) -> Rubric:
+    return rubric if evidence is None else replace(rubric, limits=replace(rubric.limits, evidence=evidence))
 
 
 def _result(path: Path, context: GradingContext, checks: list[CheckResult], started_at: str,
@@ -104,7 +134,7 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
         policy=context.policy,
         ignored=ignored,
         due=context.rubric.due,
-        evidence=recorded_evidence(context),
+        evidence=_evidence(context),
         sources=compose_sources(context, findings),
     )
 
@@ -118,7 +148,7 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         _resolve_mode(context)
         return
     context.workspace = space
-    if context.evidence and (context.mode != "static" or find_dump(space.source_copy) is None):
+    if context.evidence.enabled and (context.mode != "static" or find_dump(space.source_copy) is None):
         context.screenshots = cleanup.enter_context(reading_screenshots(space.source_copy, context.rubric.expect.key))
     run_id = uuid.uuid4().hex[:12]
     project = None

@@ -77,6 +77,7 @@ class Page:
     status: int
     text: str
     truncated: bool  # the body was longer than the cap; ``text`` holds its start
+    content_type: str = ""  # as the server named it (e.g. "text/html; charset=utf-8")
 
 
 class _Watchdog:
@@ -186,7 +187,8 @@ def _get(session: requests.Session, url: str, timeout: float, max_bytes: int, de
                 break
             body += chunk
         truncated = len(body) > max_bytes
-        return Page(response.status_code, _decode(bytes(body[:max_bytes]), response.encoding), truncated)
+        return Page(response.status_code, _decode(bytes(body[:max_bytes]), response.encoding), truncated,
+                    response.headers.get("Content-Type", ""))
 
 
 def _read_some(response: requests.Response, amount: int) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 
 from grader.report.attempts import Changes
 from grader.report.annotations import annotate
+from grader.report.evidence_view import live_evidence_view
 from grader.report.page import STATUS_ICONS, STATUS_LABELS, environment
 from grader.report.visibility import student_view, withheld_text
 from grader.results import CheckResult, GradeResult, Location, Status
@@ -99,6 +100,7 @@ def _view(value: GradeResult | Mapping[str, Any], show_after_due: bool = False, 
         "screenshots": result.evidence.screenshots,
         "screenshot_decided": next((check.screenshot for check in result.checks if check.screenshot), None),
         "annotated": annotate(result),
+        "live_evidence": live_evidence_view(result.evidence),
     }
 
 
