@@ -16,23 +16,22 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grader.docker import runner
-from grader.evidence.browser import MAX_TEXT_CHARS, PageShot
 from grader.evidence.extras import SkipNotes, playwright_missing
 from grader.evidence.transcript import clean
 from grader.evidence_record import Evidence, PageEvidence, PictureData, RedisCliEvidence, ServicesEvidence
-from grader.grading import stack_evidence
-from grader.grading.page_shots import ShotWorker, html_of
 
+# The browser, the Docker commands and the camera's thread are imported where they are used: every
+# grading makes a recorder, and a static one (or a --no-evidence one) must not load them.
 if TYPE_CHECKING:
     from grader.docker.stack import Stack
+    from grader.evidence.browser import PageShot
+    from grader.grading.page_shots import ShotWorker
     from grader.grading.probes import Page
 
 MAX_IMAGE_BYTES = 1_500_000   # of data URIs, all page screenshots of one grading together
 MAX_SHOT_CHARS = 256 * 1024   # a page this large is no counter page: its text only, no time spent rendering it
 MAX_READ_CHARS = 64 * 1024    # of a page, read for its text
 SHOTS_WAIT_S = 30.0           # for the shots still being taken when the result is built
-REDIS_CLI_WAIT_S = stack_evidence.REDIS_CLI_TIMEOUT_S + 5
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,12 @@ class EvidenceRecorder:
             index = len(self._visits)
             self._visits.append(Visit(label, url, page.status, page_text(page.text)))
             if index == 0 and not self._camera_missing():
+                from grader.grading.page_shots import ShotWorker
+
                 self._shots = ShotWorker()  # Chromium starts while the check goes on with its requests
         if self._shots is not None and not page.truncated and len(page.text) <= MAX_SHOT_CHARS:
+            from grader.grading.page_shots import html_of
+
             self._shots.submit(index, html_of(page.text, page.content_type), label)
 
     def last_look(self, stack: Stack | None, redis_service: str | None, key: str) -> None:
@@ -91,6 +94,8 @@ class EvidenceRecorder:
         state = stack.services.get(redis_service) if redis_service else None
         if state is not None and state.running and self._redis_thread is None:
             self.redis_cli(stack, redis_service, key)
+        from grader.grading import stack_evidence
+
         self._services = stack_evidence.services_snapshot(stack)
         self._join_redis_cli()
 
@@ -119,6 +124,8 @@ class EvidenceRecorder:
         """Stop what still runs (an interrupted grading): the redis-cli command, the camera."""
         thread = self._redis_thread
         if thread is not None and thread.ident is not None and thread.is_alive():
+            from grader.docker import runner
+
             runner.kill_commands_of(thread.ident)
         if self._shots is not None:
             self._shots.stop()
@@ -126,6 +133,8 @@ class EvidenceRecorder:
     # Inside ----------------------------------------------------------------------------------------
 
     def _run_redis_cli(self, stack: Stack, service: str, key: str) -> None:
+        from grader.grading import stack_evidence
+
         try:
             self._redis_cli = stack_evidence.redis_cli_exchange(stack, service, key)
         except Exception as exc:  # noqa: BLE001 - in a thread: any failure is recorded, never a traceback
@@ -134,7 +143,9 @@ class EvidenceRecorder:
 
     def _join_redis_cli(self) -> None:
         if self._redis_thread is not None:
-            self._redis_thread.join(REDIS_CLI_WAIT_S)
+            from grader.grading.stack_evidence import REDIS_CLI_TIMEOUT_S
+
+            self._redis_thread.join(REDIS_CLI_TIMEOUT_S + 5)
 
     def _camera_missing(self) -> bool:
         missing = playwright_missing()
@@ -188,4 +199,6 @@ def page_text(body: str) -> str:
 
 def clean_text(text: str) -> str:
     lines = [clean(" ".join(line.split())) for line in text.splitlines()]
+    from grader.evidence.browser import MAX_TEXT_CHARS
+
     return "\n".join(line for line in lines if line)[:MAX_TEXT_CHARS]
