@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from grader import __version__
-from grader.cli.check_output import print_skipped, print_summary
+from grader.cli.check_output import print_summary
 from grader.cli.exit_codes import EXIT_USAGE, for_result
 from grader.cli.inputs import read_rubric, without_evidence
 from grader.cli.signals import stop_on_sigterm, stopped_exit_code
@@ -72,7 +72,6 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
 
         write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
                       show_after_due=show_after_due)
-    print_skipped(console, result.evidence.skipped)
     print_summary(console, result, report_path)
     student.print_after(result, changes)
     sys.exit(for_result(result))

@@ -40,6 +40,7 @@ def print_check(console: Console, check: CheckResult) -> None:
 def print_summary(console: Console, result: GradeResult, report_path: str | None) -> None:
     if result.notice:
         console.print(f"\n[yellow]{escape(result.notice)}[/yellow]")
+    print_skipped(console, result.evidence.skipped)  # an optional part of evidence missing: said once
     for violation in result.policy:
         console.print(f"[red]refused:[/red] {escape(violation.message)} [dim]({escape(str(violation))})[/dim]")
     bonus = result.bonus_points
