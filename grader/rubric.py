@@ -19,11 +19,12 @@ DEFAULT_ORDER = (
     "stack-up", "redis-ping", "student-name", "persistence", "flask-counter",
 )
 # The order they run in: the Redis checks first (Redis starts while the web image builds), then
-# the counter check, which restarts the web container; stack-up ("still running a few seconds
-# later") once the others have given the services those seconds; persistence last, since it takes
-# the whole stack down, so each sees the stack as the student's files left it.
+# the counter check, which restarts the web container; persistence, which takes the whole stack
+# down and up, so each earlier check sees the stack as the student's files left it; stack-up
+# ("still running a few seconds later") last, judged on what the stack did before the down and
+# since the up, so the others have given the services those seconds.
 RUN_ORDER = ("compose-file", "redis-image", "redis-port", "named-volume", "redis-ping", "student-name",
-             "flask-counter", "stack-up", "persistence")
+             "flask-counter", "persistence", "stack-up")
 
 
 class RubricError(GraderError):

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from grader.docker import commands as docker
-from grader.docker import incontainer
+from grader.docker import incontainer, runner
 from grader.docker.boot import BootSequence
 from grader.docker.bootfile import RUN_LABEL, BootPlan
 from grader.docker.build import build_image
@@ -51,10 +52,17 @@ class Stack:
         self.grader_container: str | None = None  # set when the grader itself runs in a container
         self._joined: list[str] = []
         self.sequence: BootSequence | None = None
+        self._early: threading.Thread | None = None   # the boot begun before the checks were loaded
+        self._early_error: BaseException | None = None
         self.first_started: dict[str, float] = {}  # service -> when the grader first started it (monotonic)
         # Called once before `down_and_up` takes the stack down: the last look at the stack as the
         # student's files left it (the grading records `ps` and the logs there, issue 14).
         self.before_down: Callable[[], None] | None = None
+        # What persistence's `down` interrupted: how long each service had run, and what was wrong
+        # then; stack-up (run after it) judges "keeps running" on both lives of the stack.
+        self.ran_before_down: dict[str, float] = {}
+        self.problems_before_down: dict[str, str] = {}
+        self.up_again_at: float | None = None
 
     # Context manager ------------------------------------------------------------
 
@@ -67,9 +75,28 @@ class Stack:
 
     # Boot ----------------------------------------------------------------------------
 
+    def boot_in_background(self) -> None:
+        """Begin the boot in a thread, so that it overlaps what comes before the first runtime check
+        (loading pytest and the checks); ``boot()`` then waits for it. Teardown stops it."""
+        if self.booted or self._early is not None:
+            return
+        self._early = threading.Thread(target=self._boot_early, daemon=True, name=f"early-boot-{self.run_id}")
+        self._early.start()
+
+    def _boot_early(self) -> None:
+        try:
+            self.boot()
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the stack (boot re-raises it)
+            self._early_error = exc
+
     def boot(self) -> None:
         """Start the image-only services (loading dump.rdb first) while the others build in the
         background; record each service's state. Returns as soon as the first ones run."""
+        if self._early is not None and threading.current_thread() is not self._early:
+            self._early.join()
+            if self._early_error is not None:
+                raise self._early_error
+            return
         if self.booted:
             return
         self.booted = True
@@ -84,10 +111,23 @@ class Stack:
             self.sequence.wait(service)
 
     def settle_remaining(self) -> float:
-        """How much longer until every started service has had `settle_s` since the grader first started it."""
+        """How much longer until every started service has run `settle_s` under the grader: since it
+        first started, or, once persistence took the stack down, before that plus since it came back."""
         if not self.first_started:
             return 0.0
-        return max(0.0, max(self.first_started.values()) + self.limits.settle_s - time.monotonic())
+        return max(0.0, self.limits.settle_s - min(self.observed_running(name) for name in self.first_started))
+
+    def observed_running(self, name: str) -> float:
+        """Seconds the grader has seen ``name`` run (``settle_s`` is judged on this)."""
+        now = time.monotonic()
+        if self.up_again_at is None:
+            return now - self.first_started.get(name, now)
+        return self.ran_before_down.get(name, 0.0) + now - self.up_again_at
+
+    def settled_before_down(self, name: str) -> bool:
+        """Whether ``name`` had run ``settle_s`` when persistence took the stack down: then its first
+        life decides stack-up, and its second is persistence's business."""
+        return self.up_again_at is not None and self.ran_before_down.get(name, 0.0) >= self.limits.settle_s
 
     def _start_group(self, names: list[str]) -> None:
         startable = [name for name in names if not self.services[name].build_error]
@@ -280,6 +320,7 @@ class Stack:
         running = [name for name, state in self.services.items() if state.container_id]
         for state in self.refresh().values():
             self._orphan_volumes.update(state.volumes)
+        self._note_before_down()
         others = [name for name in running if name != keep_graceful]
         if others:  # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
             self.project.run("stop", "-t", "0", *others, timeout=self.limits.boot_timeout_s)
@@ -288,14 +329,23 @@ class Stack:
         for state in self.services.values():
             state.container_id, state.running, state.ports = None, False, {}
         self.project.run("up", "-d", "--no-build", *running, timeout=self.limits.boot_timeout_s)
+        self.up_again_at = time.monotonic()
         self._join_networks()
         self.refresh()
+
+    def _note_before_down(self) -> None:
+        now = time.monotonic()
+        self.ran_before_down = {name: now - started for name, started in self.first_started.items()}
+        self.problems_before_down = {name: state.problem for name, state in self.services.items() if state.problem}
 
     # Teardown ------------------------------------------------------------------------------
 
     def teardown(self) -> None:
         """Remove every container, network, volume and image this run created."""
         label = f"{RUN_LABEL}={self.run_id}"
+        if self._early is not None and self._early.is_alive() and self._early.ident is not None:
+            runner.kill_commands_of(self._early.ident)
+            self._early.join(30)
         if self.sequence is not None:
             self.sequence.stop()
         steps = [

@@ -210,6 +210,8 @@ def check_runner(context: GradingContext, on_result: Callable[[CheckResult], Non
     check_dirs = [Path(default_checks.__file__).parent, *context.rubric.extra_check_dirs]
     if context.mode == "static":
         return StaticRunner(context, check_dirs, on_result)
+    if context.stack is not None and not context.runtime_skip_reason():
+        context.stack.boot_in_background()  # while pytest and the checks load
     from grader.grading.pytest_runner import PytestRunner
 
     return PytestRunner(context, check_dirs, on_result)
