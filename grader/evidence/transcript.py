@@ -14,6 +14,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from grader.evidence_record import CliExchange
+
 MAX_LINE_CHARS = 300
 MAX_LINES = 60
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
@@ -38,17 +40,8 @@ def clean(text: str) -> str:
     return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS - 1] + "…"
 
 
-@dataclass(frozen=True)
-class Exchange:
-    command: str
-    reply: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"command": self.command, "reply": list(self.reply)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Exchange:
-        return cls(command=str(data["command"]), reply=tuple(str(line) for line in data.get("reply", ())))
+# One command and its reply lines: the same record a grading keeps (grader/evidence_record.py).
+Exchange = CliExchange
 
 
 @dataclass(frozen=True)
