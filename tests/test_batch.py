@@ -102,9 +102,18 @@ def test_content_hash_follows_content_not_timestamps(tmp_path: Path) -> None:
     assert content_hash(Submission("p", archive, "zip")) != content_hash(submission)
 
 
-def test_default_jobs_fits_the_machine() -> None:
+def test_default_jobs_fits_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.batch import machine
+
     jobs = default_jobs()
-    assert 1 <= jobs <= (os.cpu_count() or 1)
+    assert 1 <= jobs <= machine.cpu_count() + 1
+    monkeypatch.setattr(machine, "cpu_count", lambda: 8)
+    monkeypatch.setattr(machine, "available_memory_bytes", lambda: 3 * 2**30 + 5)
+    assert default_jobs() == 3  # memory decides: a GiB per grading
+    monkeypatch.setattr(machine, "available_memory_bytes", lambda: 64 * 2**30)
+    assert default_jobs() == 9  # one more than the CPUs: gradings wait on the engine
+    monkeypatch.setattr(machine, "available_memory_bytes", lambda: 2**29)
+    assert default_jobs() == 1
 
 
 def test_not_graded_keeps_the_contract() -> None:

@@ -26,8 +26,11 @@ def cpu_count() -> int:
 
 
 def default_jobs() -> int:
-    """What the machine can hold: one grading per CPU and per GiB of available memory
-    (a booted stack may use up to 2 × 512 MiB under the default limits)."""
+    """What the machine can hold: one grading more than it has CPUs, and one per GiB of available
+    memory (a booted stack may use up to 2 × 512 MiB under the default limits). A grading spends
+    much of its time waiting for the engine (containers starting and stopping), so one more than
+    the CPUs keeps them busy; more only compete. On 2 CPUs, the 22 samples: -j 2 88 s, -j 3 77 s,
+    -j 4 79 s."""
     memory = available_memory_bytes()
-    by_memory = memory // 2**30 if memory else cpu_count()
-    return max(1, min(cpu_count(), int(by_memory)))
+    by_memory = memory // 2**30 if memory else cpu_count() + 1
+    return max(1, min(cpu_count() + 1, int(by_memory)))
