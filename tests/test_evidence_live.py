@@ -26,7 +26,7 @@ import redis
 
 from grader.evidence import extras
 from grader.results import GradeResult
-from tests.conftest import REPO, SAMPLES, redis_server
+from tests.conftest import REPO, SAMPLES, redis_server, signals_as_a_terminal_gives_them
 from tests.test_samples_e2e import EXPECTED
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
@@ -260,7 +260,8 @@ def test_a_stopped_grading_leaves_no_browser_behind(docker_engine, camera_ready,
     chromium.chmod(0o755)
     process = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(submission), "--no-html"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, extras.CHROMIUM_ENV: str(chromium)})
+                               env={**os.environ, extras.CHROMIUM_ENV: str(chromium)},
+                               preexec_fn=signals_as_a_terminal_gives_them)
     try:
         deadline = time.monotonic() + 180
         while not log.exists():
