@@ -59,12 +59,26 @@ def _published(project: str, folder: Path, service: str, port: int) -> int:
     return int(host_port)
 
 
+def floor_project(sample: Path) -> str:
+    """One project name per sample and bench run: every round tags the same (cached) built image,
+    which ``remove_floor_images`` removes at the end; nothing of the floor outlives the bench."""
+    return f"benchfloor{os.getpid()}-{sample.name.replace('_', '-')}"
+
+
+def remove_floor_images(sample: Path) -> None:
+    project = floor_project(sample)
+    images = subprocess.run(["docker", "image", "ls", "-q", "--filter", f"reference={project}-*"],
+                            capture_output=True, text=True, timeout=60).stdout.split()
+    if images:
+        subprocess.run(["docker", "image", "rm", "-f", *images], capture_output=True, timeout=120)
+
+
 def floor_once(sample: Path) -> float:
     """The least Docker work a grading of ``sample`` needs, timed."""
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
         copy = Path(tmp) / sample.name
         shutil.copytree(sample, copy, symlinks=True)
-        project = f"benchfloor{time.monotonic_ns()}"
+        project = floor_project(sample)
         services = _compose(project, copy, "config", "--services").split()
         started = time.monotonic()
         try:
@@ -116,12 +130,15 @@ def grader_once(sample: Path, *extra: str) -> tuple[float, dict]:
 
 def bench_sample(name: str, rounds: int) -> tuple[float, float, dict]:
     sample = SAMPLES / name
-    floor_once(sample), grader_once(sample)  # warm the build cache for both
-    floors, graders, statuses = [], [], {}
-    for index in range(rounds):
-        pair = [lambda: floors.append(floor_once(sample)), lambda: graders.append(grader_once(sample)[0])]
-        for run in (pair if index % 2 == 0 else pair[::-1]):
-            run()
+    floors, graders = [], []
+    try:
+        floor_once(sample), grader_once(sample)  # warm the build cache for both
+        for index in range(rounds):
+            pair = [lambda: floors.append(floor_once(sample)), lambda: graders.append(grader_once(sample)[0])]
+            for run in (pair if index % 2 == 0 else pair[::-1]):
+                run()
+    finally:
+        remove_floor_images(sample)
     _, result = grader_once(sample)
     statuses = {check["id"]: check["status"] for check in result["checks"]}
     return statistics.median(graders), statistics.median(floors), statuses

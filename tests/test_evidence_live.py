@@ -207,8 +207,10 @@ def redis_without_cli(docker_engine) -> Iterator[str]:
     """A Redis image with no redis-cli (built from the local redis:alpine), removed afterwards."""
     tag = f"redis:grader-test-nocli-{uuid.uuid4().hex[:8]}"
     dockerfile = "FROM redis:alpine\nRUN rm \"$(command -v redis-cli)\" && ! command -v redis-cli\n"
-    subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile, text=True, check=True,
-                   capture_output=True, timeout=300)
+    # --force-rm: the classic builder keeps the container of a failed RUN step, and with it the
+    # anonymous /data volume redis:alpine declares; a failing fixture must leave neither.
+    subprocess.run(["docker", "build", "--force-rm", "-q", "-t", tag, "-"], input=dockerfile, text=True,
+                   check=True, capture_output=True, timeout=300)
     try:
         yield tag
     finally:
