@@ -93,11 +93,12 @@ def _tail(text: str, lines: int = 40) -> str:
 
 
 def new_layers(output: str) -> list[str]:
-    """The layers this build made: those of its steps that ran (" ---> Running in …"), never a
-    `FROM` image nor a layer it took from the cache, which belong to others."""
+    """The layers this build made: those of every step but `FROM` (an image others use) and the
+    steps taken from the cache (" ---> Using cache"), which belong to others. COPY and ADD make
+    layers without running a container, so "Running in" does not tell a step's own layers."""
     layers = []
     for step in re.split(r"^Step \d+/\d+ : ", _clean(output), flags=re.MULTILINE)[1:]:
-        if step.lstrip().upper().startswith("FROM ") or "Using cache" in step or "Running in" not in step:
+        if step.lstrip().upper().startswith("FROM ") or "Using cache" in step:
             continue
         layers += _LAYER.findall(step)
     return list(dict.fromkeys(layers))
