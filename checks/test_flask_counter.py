@@ -37,6 +37,8 @@ def _get(url: str, service: str | None, grading: GradingContext, label: str, fir
             "Read the web service's logs (`docker compose logs web`) for the error behind it."
         fail(f"GET / answered HTTP {page.status}.", expected="HTTP 200 with the visit count",
              found=f"HTTP {page.status}: {page.text[:200]}", hint=hint, details=logs)
+    if grading.stack is not None and service:
+        grading.stack.note_answered(service)  # it is up: stack-up need not wait for it
     if page.truncated:
         limit = _size(probes.MAX_BODY_BYTES)
         fail(f"GET / answered a page larger than {limit}; the grader reads at most {limit} of a page.",

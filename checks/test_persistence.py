@@ -33,6 +33,7 @@ def test_persistence(grading: GradingContext, stack: Stack, redis_endpoint, outc
              expected=f"{KEY} = {token}", found="no value" if value is None else repr(value),
              location=grading.model.locate(service, "volumes") if grading.model else None,
              hint="Keep Redis data in a named volume mounted at /data, declared under the top-level `volumes:`.")
+    stack.note_answered(service)
     outcome.message = "a test value survived down and up"
 
 

@@ -29,4 +29,6 @@ def test_redis_ping(grading: GradingContext, redis_client: redis.Redis, outcome:
              hint="Check the Redis service's logs: `docker compose logs redis`.")
     except redis.ResponseError as exc:
         fail("Redis answered PING with an error.", expected="PONG", found=str(exc))
+    if grading.stack is not None and grading.redis_service:
+        grading.stack.note_answered(grading.redis_service)
     outcome.message = "PONG"

@@ -24,14 +24,15 @@ def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, 
     if stack is None:
         skip("live mode: the grader did not boot the stack")
     stack.wait_booted()
-    # "Still running a few seconds later": it runs after the other runtime checks (persistence's
-    # down and up included), which usually gave every service those seconds already; only what
-    # they did not is waited for.
-    time.sleep(stack.settle_remaining())
+    # "Keeps running": it runs after the other runtime checks (persistence's down and up included).
+    # A service that answered a probe since it last started is up; any other must have run
+    # settle_s, which those checks usually gave it already: only what they did not is waited for.
+    lives = stack.lifetimes
+    time.sleep(lives.settle_remaining())
     stack.refresh()
-    broken = dict(stack.problems_before_down)
+    broken = dict(lives.problems_before_down)
     broken.update({name: state.problem for name, state in stack.services.items()
-                   if state.problem and name not in broken and not stack.settled_before_down(name)})
+                   if state.problem and name not in broken and not lives.settled_before_down(name)})
     if broken:
         first = next(iter(broken))
         summary = "; ".join(f"`{name}`: {problem}" for name, problem in broken.items())

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, example, given, note, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from grader.docker.bootfile import REWRITTEN_KEYS, SERVICE_KEYS, BootPlan, plan_boot
+from grader.docker.bootfile import REWRITTEN_KEYS, SERVICE_KEYS, BootPlan, dump_json, plan_boot
 from grader.docker.compose import ComposeProject, detect_cli
 from grader.grading.booting import written_keys
 from grader.errors import ComposeLoadError
@@ -31,7 +31,7 @@ from grader.policy import RULES, evaluate
 from grader.policy.rules import ALLOWED_SECURITY_OPTS, DEFAULT_CAPS
 from grader.results import PolicyViolation
 from grader.rubric import Limits
-from grader.docker.stack import copy_snapshot, dump_json
+from grader.docker.stack import copy_snapshot
 from grader.submission.workspace import Workspace, workspace
 from grader.yaml import LoadedYaml, load_documents, parse_yaml
 from tests.test_policy_files import Canary, canary

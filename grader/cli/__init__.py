@@ -1,5 +1,5 @@
 """The command line: a thin layer over the library (`grader check`, `batch`, `report`, `worker`,
 `dump`, `clean`)."""
-from grader.cli.main import main
+from grader.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

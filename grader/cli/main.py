@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from grader import __version__
+from grader.cli.exit_codes import exit_without_teardown
 
 # Each command is imported only when it runs (or when --help lists them): `grader check --static`
 # should not pay for loading the batch machinery, Celery or the dashboard.
@@ -34,5 +35,14 @@ def main() -> None:
     """Grade Docker Compose assignments: check, boot, probe, report."""
 
 
+def run() -> None:
+    """The `grader` console script and `python -m grader.cli`: ``main``, then a quick exit."""
+    try:
+        main()
+    except SystemExit as exc:
+        exit_without_teardown(exc.code)
+    exit_without_teardown(0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -17,6 +17,7 @@ Compose key invented next year is dropped by default. On top of that:
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import re
@@ -309,3 +310,9 @@ def plan_boot(config: dict[str, Any], *, project: str, run_id: str, limits: Limi
             planner.ignore(key, "the project", "not a key the grader carries to the engine", (key,))
     return BootPlan(config=plan, built_images=planner.built, probe_ports=dict(probe_ports), builds=planner.builds,
                     binds=planner.binds, ignored=tuple(planner.ignored), internal=internal, published=published)
+
+
+def dump_json(plan: BootPlan, path: Path) -> Path:
+    """Write the file Compose boots: the plan's allowlisted configuration, as JSON."""
+    path.write_text(json.dumps(plan.config, indent=2))
+    return path

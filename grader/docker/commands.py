@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,6 +38,31 @@ def reaches_by_published_ports() -> bool:
     runs in a VM (Docker Desktop), container addresses cannot be reached from this machine."""
     result = _docker("info", "--format", "{{.OperatingSystem}}", check=False, timeout=20)
     return "docker desktop" in result.stdout.lower()
+
+
+class EngineProbe:
+    """The engine's version and kind, asked in the background while the grader reads the files
+    (two round trips of the Docker CLI that nothing before the boot needs); ``version()`` waits."""
+
+    def __init__(self) -> None:
+        self._version: str | None = None
+        self._error: DockerUnavailable | None = None
+        self._thread = threading.Thread(target=self._ask, daemon=True, name="engine-probe")
+        self._thread.start()
+
+    def _ask(self) -> None:
+        try:
+            self._version = engine_version()
+            reaches_by_published_ports()  # cached for the boot
+        except DockerUnavailable as exc:
+            self._error = exc
+
+    def version(self) -> str:
+        """The engine's version; raise DockerUnavailable as ``engine_version`` does."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._version or ""
 
 
 def inspect(ids: Iterable[str], kind: str = "container") -> list[dict[str, Any]]:
@@ -173,6 +199,45 @@ def disconnect_network(network: str, container: str) -> None:
 SERVICE_LABEL = "com.docker.compose.service"
 PS_COLUMNS = ("SERVICE", "IMAGE", "STATUS", "PORTS")
 _LOG_OUTPUT_BYTES = 1024 * 1024  # `--tail` bounds the lines, this their length
+
+
+def project_containers(project: str, service: str | None = None) -> list[str]:
+    """The IDs of ``project``'s containers (of ``service`` only, when given), as `docker compose ps
+    -aq` lists them, asked of the Docker CLI: Compose would load the whole project first."""
+    filters = [f"label=com.docker.compose.project={project}"]
+    if service is not None:
+        filters.append(f"label={SERVICE_LABEL}={service}")
+    result = _docker("ps", "-aq", "--no-trunc", *(part for label in filters for part in ("--filter", label)))
+    return result.stdout.split()
+
+
+def copy_into(container: str, source: str, target: str, timeout: float = 60) -> None:
+    """`docker cp source container:target` (what `docker compose cp` does, without loading the project)."""
+    _docker("cp", source, f"{container}:{target}", timeout=timeout)
+
+
+def start(containers: list[str], timeout: float = _TIMEOUT) -> bool:
+    """`docker start`: True when every container started (else `compose up` tells why not)."""
+    return _docker("start", *containers, timeout=timeout, check=False).returncode == 0
+
+
+def stop(containers: list[str], timeout: float = _TIMEOUT) -> bool:
+    """`docker stop -t 0` (a kill): True when every container stopped."""
+    return _docker("stop", "-t", "0", *containers, timeout=timeout, check=False).returncode == 0
+
+
+def restart(container: str, timeout: float = _TIMEOUT) -> bool:
+    """`docker restart -t 0`: what `docker compose restart -t 0` does to one container."""
+    return _docker("restart", "-t", "0", container, timeout=timeout, check=False).returncode == 0
+
+
+def exec_in(container: str, argv: list[str], *, timeout: float, input_text: str | None = None,
+            max_output_bytes: int = runner.MAX_OUTPUT_BYTES) -> runner.Completed:
+    """Run ``argv`` in ``container`` without a terminal (`docker compose exec -T`), stdin attached
+    only when there is input; the result whatever its exit code."""
+    interactive = ["-i"] if input_text is not None else []
+    return runner.run(["docker", "exec", *interactive, container, *argv], timeout=timeout, env=minimal_env(),
+                      check=False, input_text=input_text, max_output_bytes=max_output_bytes)
 
 
 def project_ps(project: str) -> list[tuple[str, ...]]:

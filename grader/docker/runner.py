@@ -15,6 +15,7 @@ flood until the timeout would only burn CPU, here and in dockerd, for nothing.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -247,9 +248,22 @@ def _outcome(argv: list[str], process: subprocess.Popen[bytes], pump: _Pump, sta
         )
     result = Completed(argv, process.returncode, stdout, stderr, time.monotonic() - started,
                        truncated=truncated, killed_for_output=flooded)
+    _log_command(result, started)
     if check and (result.returncode != 0 or result.killed_for_output):
         raise _failure(result, max_output_bytes)
     return result
+
+
+def _log_command(result: Completed, started: float) -> None:
+    """With GRADER_COMMAND_LOG=FILE, append each command the grader ran, when and how long (one
+    JSON line each): where a grading spends its time, for bench/ and for a slow machine."""
+    log = os.environ.get("GRADER_COMMAND_LOG")
+    if not log:
+        return
+    line = {"started": round(started, 4), "seconds": round(result.duration_s, 4), "returncode": result.returncode,
+            "argv": result.argv}
+    with open(log, "a", encoding="utf-8") as file:
+        file.write(json.dumps(line) + "\n")
 
 
 def _stop(process: subprocess.Popen[bytes], pump: _Pump) -> None:

@@ -7,7 +7,6 @@ others build, and stops use no grace period but where a graceful stop is what is
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from grader.docker.bootfile import RUN_LABEL, BootPlan
 from grader.docker.build import build_image
 from grader.docker.compose import ComposeProject
 from grader.errors import CommandError, CommandTimeout, DockerUnavailable
+from grader.docker.lifetimes import Lifetimes
 from grader.docker.listeners import Listener, parse_listeners
 from grader.docker.service_state import ServiceState, _apply_inspect  # noqa: F401 - ServiceState is part of the stack's API
 from grader.rubric import Limits
@@ -54,15 +54,10 @@ class Stack:
         self.sequence: BootSequence | None = None
         self._early: threading.Thread | None = None   # the boot begun before the checks were loaded
         self._early_error: BaseException | None = None
-        self.first_started: dict[str, float] = {}  # service -> when the grader first started it (monotonic)
+        self.lifetimes = Lifetimes(limits.settle_s)  # what stack-up's "keeps running" is judged on
         # Called once before `down_and_up` takes the stack down: the last look at the stack as the
         # student's files left it (the grading records `ps` and the logs there, issue 14).
         self.before_down: Callable[[], None] | None = None
-        # What persistence's `down` interrupted: how long each service had run, and what was wrong
-        # then; stack-up (run after it) judges "keeps running" on both lives of the stack.
-        self.ran_before_down: dict[str, float] = {}
-        self.problems_before_down: dict[str, str] = {}
-        self.up_again_at: float | None = None
 
     # Context manager ------------------------------------------------------------
 
@@ -110,32 +105,17 @@ class Stack:
         if self.sequence is not None:
             self.sequence.wait(service)
 
-    def settle_remaining(self) -> float:
-        """How much longer until every started service has run `settle_s` under the grader: since it
-        first started, or, once persistence took the stack down, before that plus since it came back."""
-        if not self.first_started:
-            return 0.0
-        return max(0.0, self.limits.settle_s - min(self.observed_running(name) for name in self.first_started))
-
-    def observed_running(self, name: str) -> float:
-        """Seconds the grader has seen ``name`` run (``settle_s`` is judged on this)."""
-        now = time.monotonic()
-        if self.up_again_at is None:
-            return now - self.first_started.get(name, now)
-        return self.ran_before_down.get(name, 0.0) + now - self.up_again_at
-
-    def settled_before_down(self, name: str) -> bool:
-        """Whether ``name`` had run ``settle_s`` when persistence took the stack down: then its first
-        life decides stack-up, and its second is persistence's business."""
-        return self.up_again_at is not None and self.ran_before_down.get(name, 0.0) >= self.limits.settle_s
+    def note_answered(self, service: str) -> None:
+        """``service`` answered a probe (PING, a page): it is up, in its current life."""
+        self.lifetimes.note_answered(service)
 
     def _start_group(self, names: list[str]) -> None:
         startable = [name for name in names if not self.services[name].build_error]
-        self._load_dump(startable)
-        self._start(startable)
-        now = time.monotonic()
-        for name in startable:
-            self.first_started.setdefault(name, now)
+        created = self._load_dump(startable)
+        alone = self.dump is not None and startable == [self.dump[0]]
+        if not (alone and created and docker.start(created)):
+            self._start(startable)  # `up` (its errors say which service is at fault, and why)
+        self.lifetimes.started(startable)
         self._join_networks()
         self.refresh()
 
@@ -192,17 +172,23 @@ class Stack:
         """Build and Compose output without the grader's temp folder in it."""
         return text.replace(str(self.project.project_dir) + os.sep, "./").replace(str(self.project.project_dir), ".")
 
-    def _load_dump(self, startable: list[str]) -> None:
+    def _load_dump(self, startable: list[str]) -> list[str]:
+        """Create the Redis container and copy dump.rdb into it before its first start; return the
+        containers created (when the group is that service alone, `docker start` is all `up` would do)."""
         if not self.dump or self.dump[0] not in startable:
-            return
+            return []
         service, path = self.dump  # checked by the engine (submission.dump_problem) before it got here
         try:
             self.project.run("create", "--no-build", service, timeout=self.limits.boot_timeout_s)
-            self.project.run("cp", str(path), f"{service}:/data/dump.rdb", timeout=60)
+            containers = docker.project_containers(self.project.name, service)
+            for container in containers:
+                docker.copy_into(container, str(path), "/data/dump.rdb")
+            return containers
         except DockerUnavailable:
             raise
         except CommandError as exc:
             self._start_failed(service, exc)
+            return []
 
     def _start(self, names: list[str]) -> None:
         names = [name for name in names if not self.services[name].start_error]
@@ -234,8 +220,7 @@ class Stack:
     # State -----------------------------------------------------------------------------
 
     def container_ids(self) -> list[str]:
-        result = self.project.run("ps", "-aq", timeout=60)
-        return result.stdout.split()
+        return docker.project_containers(self.project.name)
 
     def refresh(self) -> dict[str, ServiceState]:
         for info in docker.inspect(self.container_ids()):
@@ -284,9 +269,11 @@ class Stack:
     def listeners(self, service: str) -> list[Listener] | None:
         """The TCP sockets listening inside the service's container; None when that cannot be known
         (no container, or an image without `cat`)."""
+        container = self.services[service].container_id if service in self.services else None
+        if container is None:
+            return None
         try:
-            result = self.project.run("exec", "-T", service, "cat", "/proc/net/tcp", "/proc/net/tcp6",
-                                      timeout=15, check=False)
+            result = docker.exec_in(container, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout=15)
         except CommandTimeout:
             return None
         if result.killed_for_output or "local_address" not in result.stdout:  # a flood tells nothing
@@ -305,7 +292,10 @@ class Stack:
 
     def restart(self, service: str) -> None:
         """Restart ``service`` at once (no grace period: a web app's graceful stop is not what is graded)."""
-        self.project.run("restart", "-t", "0", service, timeout=self.limits.boot_timeout_s)
+        container = self.services[service].container_id
+        if container is None or not docker.restart(container, self.limits.boot_timeout_s):
+            self.project.run("restart", "-t", "0", service, timeout=self.limits.boot_timeout_s)
+        self.lifetimes.restarted(service)
         self.refresh()
 
     def down_and_up(self, keep_graceful: str | None = None) -> None:
@@ -320,23 +310,19 @@ class Stack:
         running = [name for name, state in self.services.items() if state.container_id]
         for state in self.refresh().values():
             self._orphan_volumes.update(state.volumes)
-        self._note_before_down()
+        self.lifetimes.went_down({name: state.problem for name, state in self.services.items() if state.problem})
         others = [name for name in running if name != keep_graceful]
-        if others:  # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
+        containers = [self.services[name].container_id or "" for name in others]
+        # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
+        if others and not (all(containers) and docker.stop(containers, self.limits.boot_timeout_s)):
             self.project.run("stop", "-t", "0", *others, timeout=self.limits.boot_timeout_s)
         self._leave_networks()
         self.project.run("down", "-t", "10", timeout=self.limits.boot_timeout_s)
         for state in self.services.values():
             state.container_id, state.running, state.ports = None, False, {}
         self.project.run("up", "-d", "--no-build", *running, timeout=self.limits.boot_timeout_s)
-        self.up_again_at = time.monotonic()
-        self._join_networks()
-        self.refresh()
-
-    def _note_before_down(self) -> None:
-        now = time.monotonic()
-        self.ran_before_down = {name: now - started for name, started in self.first_started.items()}
-        self.problems_before_down = {name: state.problem for name, state in self.services.items() if state.problem}
+        self.lifetimes.came_back(running)
+        self._join_networks()  # the caller waits for what it needs (wait_running refreshes the state)
 
     # Teardown ------------------------------------------------------------------------------
 
@@ -392,8 +378,3 @@ def pull_failure_reason(output: str) -> str:
         return "no image registry can be reached from the grading machine (check the image name and tag)"
     lines = [line.strip() for line in output.splitlines() if line.strip() and "level=warning" not in line]
     return lines[-1][:200] if lines else "Compose gave no reason"
-
-
-def dump_json(plan: BootPlan, path: Path) -> Path:
-    path.write_text(json.dumps(plan.config, indent=2))
-    return path

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.docker import commands as docker
-from grader.docker.bootfile import plan_boot
+from grader.docker.bootfile import dump_json, plan_boot
 from grader.docker.compose import ComposeProject
-from grader.docker.stack import Stack, dump_json
+from grader.docker.stack import Stack
 from grader.grading.context import GradingContext
 from grader.submission.model import locate
 from grader.submission.workspace import dump_problem, find_dump

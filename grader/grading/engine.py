@@ -9,7 +9,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -41,6 +41,9 @@ from grader.results import CheckResult, GradeResult, Status
 from grader.rubric import DEFAULT_ORDER, Rubric
 from grader.submission.workspace import find_dump, workspace
 from grader.version import __version__
+
+if TYPE_CHECKING:
+    from grader.docker.commands import EngineProbe
 
 MODES = ("auto", "full", "static", "live")
 
@@ -141,11 +144,12 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
 
 def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Callable[[str], None]) -> None:
     """Everything before the checks run; a student's problem becomes context.load_error."""
+    probe = _engine_probe(context.mode)
     try:
         space = cleanup.enter_context(workspace(path))
     except SubmissionError as exc:
         context.load_error = ComposeLoadError(exc.message, exc.location, exc.hint)
-        _resolve_mode(context)
+        _resolve_mode(context, probe)
         return
     context.workspace = space
     if context.evidence.enabled and (context.mode != "static" or find_dump(space.source_copy) is None):
@@ -170,7 +174,7 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         context.policy = [v for v in refusals if v.rule not in context.rubric.allowed_policy_rules]
     except EnvironmentProblem as exc:
         context.environment_error = exc
-    _resolve_mode(context)
+    _resolve_mode(context, probe)
     if context.mode == "full" and context.model and not context.policy and project:
         phase("booting")
         from grader.grading.booting import booted_stack  # the Docker side is loaded only to boot
@@ -178,15 +182,22 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         context.stack = cleanup.enter_context(booted_stack(context, project, run_id))
 
 
-def _resolve_mode(context: GradingContext) -> None:
-    if context.mode in ("static", "live"):
+def _engine_probe(mode: str) -> EngineProbe | None:
+    """Ask the engine about itself while the files are copied and read (nothing needs it sooner)."""
+    if mode in ("static", "live"):
+        return None
+    from grader.docker.commands import EngineProbe  # static gradings load nothing of Docker
+
+    return EngineProbe()
+
+
+def _resolve_mode(context: GradingContext, probe: EngineProbe | None) -> None:
+    if context.mode in ("static", "live") or probe is None:
         if context.mode == "static":
             context.static_reason = "static mode: runtime checks were not asked for"
         return
-    from grader.docker import commands as docker
-
     try:
-        docker.engine_version()
+        probe.version()
     except DockerUnavailable as exc:
         if context.mode == "full":
             raise

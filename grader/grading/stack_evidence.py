@@ -1,10 +1,11 @@
 """What a student would have screenshotted of a running stack, asked of the stack itself (issue 14).
 
 - ``redis_cli_exchange``: the redis-cli session the assignment asks for, run as it says
-  (``docker compose exec redis redis-cli``) with PING and ``GET student_name`` typed at it;
+  (``docker compose exec redis redis-cli``, asked as ``docker exec`` of the service's container)
+  with PING and ``GET student_name`` typed at it;
 - ``services_snapshot``: ``docker compose ps`` and the last lines of each service's log.
 
-Every command goes through the Compose command builder and the runner, bounded in time and in
+Every command goes through the command builders and the runner, bounded in time and in
 output; everything read is cleaned (no terminal escapes, no control characters, lines capped)
 before it is kept, since it comes from the student's containers.
 """
@@ -38,10 +39,14 @@ def redis_cli_exchange(stack: Stack, service: str, key: str) -> RedisCliEvidence
     """Type PING and GET ``key`` at redis-cli in ``service``'s container (one session, as a student
     would at its prompt; ``--no-raw`` prints replies as a terminal shows them)."""
     commands = ("PING", f"GET {key}")
-    try:
-        result = stack.project.run("exec", "-T", service, "redis-cli", "--no-raw",
-                                   input_text="".join(f"{command}\n" for command in commands),
-                                   timeout=REDIS_CLI_TIMEOUT_S, check=False, max_output_bytes=REDIS_CLI_MAX_OUTPUT)
+    container = stack.services[service].container_id if service in stack.services else None
+    if container is None:
+        return RedisCliEvidence(service, shown_command(service), unavailable=(
+            f"redis-cli could not be started: `{service}` is not running (it has no container)"))
+    try:  # `docker exec` is what `docker compose exec -T` does, without loading the project first
+        result = docker.exec_in(container, ["redis-cli", "--no-raw"],
+                                input_text="".join(f"{command}\n" for command in commands),
+                                timeout=REDIS_CLI_TIMEOUT_S, max_output_bytes=REDIS_CLI_MAX_OUTPUT)
     except DockerUnavailable:
         raise
     except CommandError as exc:  # a timeout: redis-cli hung (a server that never answers)
