@@ -18,9 +18,10 @@ from pathlib import Path
 
 def shown(argv: list[str]) -> str:
     """A command as read in a timeline: Compose's options (project, files, folder) left out."""
-    if argv[:2] == ["docker", "compose"]:
+    compose = 2 if argv[:2] == ["docker", "compose"] else 1 if argv[0].endswith("cli-plugins/docker-compose") else 0
+    if compose:
         rest, skip = [], False
-        for arg in argv[2:]:
+        for arg in argv[compose:]:
             if skip:
                 skip = False
             elif arg in ("-p", "-f", "--project-directory", "--env-file"):

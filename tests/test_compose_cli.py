@@ -5,6 +5,7 @@ does not have (v1 only, standalone only, none); the real plugin is tested everyw
 """
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,30 @@ def path_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_plugin_is_preferred(path_with) -> None:
-    path_with(docker="v2.40.3", docker_compose="2.1.0")
+    path_with(docker="v2.99.1", docker_compose="2.1.0")  # a version no installed plugin has
     cli = compose.detect_cli()
     assert cli.base == ("docker", "compose") and cli.major == 2
+
+
+def test_the_plugin_docker_would_run_is_called_directly(path_with, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    plugins = tmp_path / "config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    fake(plugins, "docker-compose", "v2.99.1")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "config"))
+    path_with(docker="v2.99.1")
+    cli = compose.detect_cli()
+    assert cli.base == (str(plugins / "docker-compose"),) and cli.version == "2.99.1"
+
+
+def test_a_plugin_that_is_not_what_docker_runs_is_not_used(path_with, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    plugins = tmp_path / "config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    fake(plugins, "docker-compose", "v2.98.0")  # `docker compose` says another version: docker runs another
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "config"))
+    path_with(docker="v2.99.1")
+    assert compose.detect_cli().base == ("docker", "compose")
 
 
 def test_falls_back_to_standalone_v2(path_with) -> None:
@@ -69,6 +91,10 @@ def test_real_compose_is_found() -> None:
     except ComposeMissing:
         pytest.skip("no Compose on this machine")
     assert cli.major >= 2
+    if cli.base != ("docker", "compose"):  # the plugin called directly: it is what `docker compose` runs
+        done = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=30)
+        assert done.stdout.strip().lstrip("v") == cli.version
+        assert cli.base[0].endswith("cli-plugins/docker-compose")
 
 
 def counting_docker(folder: Path, version: str) -> Path:

@@ -80,3 +80,15 @@ def test_copy_start_stop_and_restart_act_on_the_container(project: tuple[str, Pa
     assert docker.stop([redis]) and not state(redis)["Running"]
     assert docker.start([redis]) and state(redis)["Running"]
     assert not docker.start(["no-such-container-of-the-grader"])
+
+
+def test_the_plugin_called_directly_reads_files_as_docker_compose_does(docker_engine: None) -> None:
+    from grader.docker.compose import detect_cli, minimal_env
+
+    folder = Path(__file__).resolve().parent.parent / "sample_submissions" / "perfect"
+    ours = subprocess.run([*detect_cli().base, "config", "--format", "json"], cwd=folder, capture_output=True,
+                          text=True, timeout=60, env=minimal_env())
+    theirs = subprocess.run(["docker", "compose", "config", "--format", "json"], cwd=folder, capture_output=True,
+                            text=True, timeout=60, env=minimal_env())
+    assert ours.returncode == theirs.returncode == 0
+    assert ours.stdout == theirs.stdout and '"redis"' in ours.stdout

@@ -34,16 +34,21 @@ def _stat_of(path: str | None) -> list[object]:
     return [path, info.st_size, info.st_ino, info.st_mtime_ns]
 
 
+def plugin_dirs(env: Mapping[str, str]) -> list[str]:
+    """The folders the Docker CLI searches for `docker-compose`, in its order."""
+    config = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or Path.home()) / ".docker")
+    return [str(Path(config) / "cli-plugins"), *_SYSTEM_PLUGIN_DIRS]
+
+
 def lookup_key(env: Mapping[str, str]) -> str:
     """A digest of everything that decides what `docker compose` runs under ``env``."""
     search_path = env.get("PATH", "")
     config = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or Path.home()) / ".docker")
-    plugin_dirs = [str(Path(config) / "cli-plugins"), *_SYSTEM_PLUGIN_DIRS]
     parts: list[object] = [search_path, env.get("DOCKER_HOST"), env.get("DOCKER_CONTEXT"),
                            _stat_of(shutil.which("docker", path=search_path)),
                            _stat_of(shutil.which("docker-compose", path=search_path)),
                            _stat_of(str(Path(config) / "config.json"))]
-    parts += [_stat_of(str(Path(folder) / "docker-compose")) for folder in plugin_dirs]
+    parts += [_stat_of(str(Path(folder) / "docker-compose")) for folder in plugin_dirs(env)]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 

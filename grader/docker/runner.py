@@ -159,6 +159,15 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
+def shown(argv: Sequence[str]) -> str:
+    """The start of a command as messages show it: the Compose plugin, called by its path to save a
+    Docker CLI start, is named as people call it, `docker compose`."""
+    words = list(argv[:4])
+    if words and words[0].endswith("cli-plugins/docker-compose"):
+        words[0] = "docker compose"
+    return " ".join(words)
+
+
 def daemon_is_down(stderr: str) -> bool:
     return bool(_DAEMON_DOWN.search(stderr))
 
@@ -243,7 +252,7 @@ def _outcome(argv: list[str], process: subprocess.Popen[bytes], pump: _Pump, sta
     stdout, stderr, truncated = pump.output()
     if not finished and not flooded:
         raise CommandTimeout(
-            f"{' '.join(argv[:4])} … did not finish within {timeout:g} s and was stopped",
+            f"{shown(argv)} … did not finish within {timeout:g} s and was stopped",
             argv, None, stdout, stderr, truncated=truncated,
         )
     result = Completed(argv, process.returncode, stdout, stderr, time.monotonic() - started,
@@ -293,11 +302,11 @@ def _failure(result: Completed, max_output_bytes: int = MAX_OUTPUT_BYTES) -> Com
     fields = (result.argv, result.returncode, result.stdout, result.stderr)
     if result.killed_for_output:
         return OutputTooLarge(
-            f"{' '.join(result.argv[:4])} … printed more than {_size(max_output_bytes)} of output "
+            f"{shown(result.argv)} … printed more than {_size(max_output_bytes)} of output "
             f"and was stopped; it last printed: {summary}", *fields, truncated=True,
         )
     if daemon_is_down(result.stderr):
         return DockerUnavailable(f"the Docker engine cannot be reached: {summary}", *fields,
                                  truncated=result.truncated)
-    return CommandFailed(f"{' '.join(result.argv[:4])} … exited with {result.returncode}: {summary}", *fields,
+    return CommandFailed(f"{shown(result.argv)} … exited with {result.returncode}: {summary}", *fields,
                          truncated=result.truncated)
