@@ -8,6 +8,8 @@ from grader.checking import Outcome, check, fail, skip
 if TYPE_CHECKING:
     from grader.checking import ComposeModel, GradingContext, Stack
 
+CAUGHT_EXITING_S = 5.0  # how long a crash-looping service is watched for its next exit
+
 
 def _evidence(stack: Stack, name: str) -> str:
     state = stack.services[name]
@@ -33,6 +35,9 @@ def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, 
     broken = dict(lives.problems_before_down)
     broken.update({name: state.problem for name, state in stack.services.items()
                    if state.problem and name not in broken and not lives.settled_before_down(name)})
+    for name, state in stack.services.items():
+        if name in broken and state.running and state.restarts:  # caught between two crashes: see how it exits
+            broken[name] = stack.wait_running(name, CAUGHT_EXITING_S, until_down=True).problem or broken[name]
     if broken:
         first = next(iter(broken))
         summary = "; ".join(f"`{name}`: {problem}" for name, problem in broken.items())

@@ -104,8 +104,10 @@ def test_the_dashboard_imports_no_gradebook() -> None:
 
 
 def test_grader_report_loads_neither_the_engine_nor_docker(static_class: Path, tmp_path: Path) -> None:
-    code = ("import runpy, sys\nsys.argv = ['grader', 'report', sys.argv[1], '--out', sys.argv[2]]\n"
-            "try:\n    runpy.run_module('grader.cli', run_name='__main__')\nexcept SystemExit as stop:\n"
+    # the click group itself: `python -m grader.cli` would end the process before sys.modules is printed
+    code = ("import sys\nsys.argv = ['grader', 'report', sys.argv[1], '--out', sys.argv[2]]\n"
+            "from grader.cli.main import main\n"
+            "try:\n    main()\nexcept SystemExit as stop:\n"
             "    assert stop.code in (0, None), stop.code\n"
             "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n")
     done = run_python(code, str(static_class), str(tmp_path / "again"))

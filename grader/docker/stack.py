@@ -280,11 +280,13 @@ class Stack:
             return None
         return parse_listeners(result.stdout)
 
-    def wait_running(self, service: str, timeout: float) -> ServiceState:
+    def wait_running(self, service: str, timeout: float, *, until_down: bool = False) -> ServiceState:
+        """Poll until ``service`` runs (or, ``until_down``, until it does not: a crash loop seen
+        between two crashes tells its exit code only while Docker waits to restart it)."""
         deadline = time.monotonic() + timeout
         while True:
             state = self.refresh()[service]
-            if state.running or time.monotonic() > deadline:
+            if state.running != until_down or time.monotonic() > deadline:
                 return state
             time.sleep(0.1)  # polls what it waits for; the engine answers in milliseconds
 
