@@ -222,6 +222,11 @@ class Stack:
     def container_ids(self) -> list[str]:
         return docker.project_containers(self.project.name)
 
+    def container_of(self, service: str) -> str | None:
+        """The container of ``service`` as last refreshed (None: it has none)."""
+        state = self.services.get(service)
+        return state.container_id if state else None
+
     def refresh(self) -> dict[str, ServiceState]:
         for info in docker.inspect(self.container_ids()):
             name = info.get("Config", {}).get("Labels", {}).get("com.docker.compose.service")
@@ -269,7 +274,7 @@ class Stack:
     def listeners(self, service: str) -> list[Listener] | None:
         """The TCP sockets listening inside the service's container; None when that cannot be known
         (no container, or an image without `cat`)."""
-        container = self.services[service].container_id if service in self.services else None
+        container = self.container_of(service)
         if container is None:
             return None
         try:
@@ -294,7 +299,7 @@ class Stack:
 
     def restart(self, service: str) -> None:
         """Restart ``service`` at once (no grace period: a web app's graceful stop is not what is graded)."""
-        container = self.services[service].container_id
+        container = self.container_of(service)
         if container is None or not docker.restart(container, self.limits.boot_timeout_s):
             self.project.run("restart", "-t", "0", service, timeout=self.limits.boot_timeout_s)
         self.lifetimes.restarted(service)
@@ -314,7 +319,7 @@ class Stack:
             self._orphan_volumes.update(state.volumes)
         self.lifetimes.went_down({name: state.problem for name, state in self.services.items() if state.problem})
         others = [name for name in running if name != keep_graceful]
-        containers = [self.services[name].container_id or "" for name in others]
+        containers = [self.container_of(name) or "" for name in others]
         # they hold no data the check cares about; don't wait for apps that ignore SIGTERM
         if others and not (all(containers) and docker.stop(containers, self.limits.boot_timeout_s)):
             self.project.run("stop", "-t", "0", *others, timeout=self.limits.boot_timeout_s)

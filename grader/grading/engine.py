@@ -192,7 +192,7 @@ def _engine_probe(mode: str) -> EngineProbe | None:
 
 
 def _resolve_mode(context: GradingContext, probe: EngineProbe | None) -> None:
-    if context.mode in ("static", "live") or probe is None:
+    if probe is None:  # static or live: nothing to ask the engine
         if context.mode == "static":
             context.static_reason = "static mode: runtime checks were not asked for"
         return

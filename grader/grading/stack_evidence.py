@@ -39,7 +39,7 @@ def redis_cli_exchange(stack: Stack, service: str, key: str) -> RedisCliEvidence
     """Type PING and GET ``key`` at redis-cli in ``service``'s container (one session, as a student
     would at its prompt; ``--no-raw`` prints replies as a terminal shows them)."""
     commands = ("PING", f"GET {key}")
-    container = stack.services[service].container_id if service in stack.services else None
+    container = stack.container_of(service)
     if container is None:
         return RedisCliEvidence(service, shown_command(service), unavailable=(
             f"redis-cli could not be started: `{service}` is not running (it has no container)"))
@@ -101,7 +101,7 @@ def _ps_lines(stack: Stack) -> tuple[str, ...]:
 
 
 def _log_lines(stack: Stack, service: str) -> tuple[str, ...]:
-    container = stack.services[service].container_id
+    container = stack.container_of(service)
     return tuple(clean(line) for line in docker.container_logs(container, LOG_LINES)) if container else ()
 
 
