@@ -253,3 +253,32 @@ def test_child_runs_in_its_own_session() -> None:
     result = runner.run([sys.executable, "-c", "import os; print(os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid())"],
                         timeout=10)
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_meanwhile_runs_while_the_command_runs_and_its_output_is_still_whole(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    seen: list[bool] = []
+
+    def meanwhile() -> None:  # the command has started: it wrote the file before it printed
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(started.exists())
+
+    script = f"touch {started}; sleep 0.3; seq 1 20000"  # more than a pipe holds: it waits for the reader
+    result = runner.run(["sh", "-c", script], timeout=20, meanwhile=meanwhile)
+    assert seen == [True]
+    assert result.stdout.split() == [str(n) for n in range(1, 20001)]
+
+
+def test_what_meanwhile_raises_stops_the_command() -> None:
+    marker, env = marked_env()
+
+    def meanwhile() -> None:
+        raise RuntimeError("stop here")
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="stop here"):
+        runner.run(["sh", "-c", "sleep 30 & sleep 30"], timeout=20, env=env, meanwhile=meanwhile)
+    assert time.monotonic() - started < 10
+    assert wait_until_gone(marker) == []

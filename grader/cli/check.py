@@ -63,7 +63,9 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     mode = "static" if static else "live" if live else "auto"
     console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
     student = StudentRun(console, rubric_config, path, out, show_after_due)
-    result = _grade(student, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None)
+    after = (() if no_html else ("grader.report.html",)) + (
+        ("grader.report.formats",) if junit_path or gradescope_path or markdown_path else ())
+    result = _grade(student, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None, after)
     changes = student.remember(result)
     report_path = None if no_html else _write_html(result, out, show_after_due, changes)
     _write_json(result, json_path)
@@ -77,17 +79,18 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     sys.exit(for_result(result))
 
 
-def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None) -> GradeResult:
+def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None,
+           then: tuple[str, ...]) -> GradeResult:
     """The grading, each check the student is shown printed as it ends; a stop, or a machine that cannot
-    grade, exits here."""
+    grade, exits here. ``then``: the modules of the outputs asked for, loaded while Compose reads."""
     console = student.console
     from grader.grading.engine import grade
     from grader.grading.interrupts import Interrupted
 
     try:
-        with _phase_line(console) as show_phase:
+        with _phase_line(console, spin=mode != "static") as show_phase:
             return grade(path, mode=mode, rubric=rubric, live=live,
-                         on_result=student.print_check, on_phase=show_phase)
+                         on_result=student.print_check, on_phase=show_phase, preload=then)
     except (Interrupted, KeyboardInterrupt):
         console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
         sys.exit(stopped_exit_code())
@@ -97,10 +100,11 @@ def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: Liv
 
 
 @contextmanager
-def _phase_line(console: Console) -> Iterator[Callable[[str], None]]:
-    """A spinner naming the grading's phase, on a terminal only (elsewhere it would be noise, and
-    rich's live display costs a static grading a tenth of its time to import)."""
-    if not console.is_terminal:
+def _phase_line(console: Console, spin: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the grading's phase, on a terminal only (elsewhere it would be noise), and
+    not for a static grading: it ends in a fraction of a second, in which a spinner would only
+    flash, and loading rich's live display took a tenth of that time."""
+    if not (spin and console.is_terminal):
         yield lambda phase: None
         return
     with console.status("loading…") as status:

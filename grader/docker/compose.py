@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -126,13 +126,14 @@ class ComposeProject:
         return [*self.cli.base, *options, *args]
 
     def run(self, *args: str, timeout: float, check: bool = True, input_text: str | None = None,
-            max_output_bytes: int = runner.MAX_OUTPUT_BYTES) -> runner.Completed:
+            max_output_bytes: int = runner.MAX_OUTPUT_BYTES,
+            meanwhile: Callable[[], None] | None = None) -> runner.Completed:
         return runner.run(self.argv(*args), timeout=timeout, env=self.env, cwd=self.project_dir, check=check,
-                          input_text=input_text, max_output_bytes=max_output_bytes)
+                          input_text=input_text, max_output_bytes=max_output_bytes, meanwhile=meanwhile)
 
-    def config(self, timeout: float = 30) -> dict[str, Any]:
-        """The normalised model, exactly as Compose understands the files."""
-        result = self.run("config", "--format", "json", timeout=timeout)
+    def config(self, timeout: float = 30, meanwhile: Callable[[], None] | None = None) -> dict[str, Any]:
+        """The normalised model, exactly as Compose understands the files (``meanwhile``: see runner.run)."""
+        result = self.run("config", "--format", "json", timeout=timeout, meanwhile=meanwhile)
         return json.loads(result.stdout)
 
     def with_files(self, files: Sequence[Path], *, env_file: Path | None = None) -> ComposeProject:

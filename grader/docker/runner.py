@@ -24,7 +24,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -221,9 +221,15 @@ def run(
     check: bool = True,
     input_text: str | None = None,
     max_output_bytes: int = MAX_OUTPUT_BYTES,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Completed:
     """Run ``argv`` and return its output; raise CommandTimeout / DockerUnavailable / CommandFailed
-    (OutputTooLarge when it printed more than ``max_output_bytes``)."""
+    (OutputTooLarge when it printed more than ``max_output_bytes``).
+
+    ``meanwhile`` is called, in this thread, once the command has started and before its output is
+    read: work the caller would otherwise do after it, done while it runs on another CPU. It
+    should take less time than the command (the output waits for it, in the pipes); what it
+    raises stops the command like Ctrl-C does."""
     argv = [str(arg) for arg in argv]
     started = time.monotonic()
     deadline = started + timeout
@@ -231,6 +237,8 @@ def run(
     _register(process, True)
     pump = _Pump(process, input_text.encode("utf-8") if input_text is not None else None)
     try:
+        if meanwhile is not None:
+            meanwhile()
         finished = pump.pump(deadline, max_output_bytes) and _exited_by(process, deadline)
         flooded = pump.seen > max_output_bytes
         if not finished:

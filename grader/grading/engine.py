@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 from contextlib import ExitStack
 from dataclasses import replace
@@ -34,6 +34,7 @@ from grader.grading.interrupts import (
     time_limit,
 )
 from grader.grading.loading import load_files, normalised_model
+from grader.grading.preload import modules_for, preloader
 from grader.grading.recording import compose_sources, reading_screenshots, recorded_evidence, unloadable_source
 from grader.grading.static import StaticRunner
 from grader.evidence_record import Evidence
@@ -56,15 +57,16 @@ NO_ENGINE_NOTICE = (
 
 def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | None = None,
           live: LiveTargets | None = None, on_result: Callable[[CheckResult], None] | None = None,
-          on_phase: Callable[[str], None] | None = None, evidence: bool | None = None) -> GradeResult:
+          on_phase: Callable[[str], None] | None = None, evidence: bool | None = None,
+          preload: Sequence[str] = ()) -> GradeResult:
     """Grade the submission folder at ``path`` and return its result. Never writes to ``path``.
 
     ``evidence``, when given, overrides the rubric's ``limits.evidence`` (record what the
-    deliverables' screenshots would show: the redis-cli session, the pages, ps and logs)."""
+    deliverables' screenshots would show: the redis-cli session, the pages, ps and logs). ``preload``:
+    modules the caller needs next (its report's), imported while Compose reads (preload.py)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    started = time.monotonic()
+    started_at, started = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.monotonic()
     path = Path(path)
     rubric = _with_evidence(rubric or Rubric(), evidence)
     context = GradingContext(rubric=rubric, mode=mode, live=live or (LiveTargets() if mode == "live" else None),
@@ -79,7 +81,7 @@ def grade(path: str | os.PathLike[str], *, mode: str = "auto", rubric: Rubric | 
             try:
                 with time_limit(limit) as clock:
                     phase("copying")
-                    _prepare(context, path, cleanup, phase)
+                    _prepare(context, path, cleanup, phase, modules_for(mode, preload))
                     phase("checking")
                     runner = check_runner(context, on_result)
                     runner.run()
@@ -142,8 +144,10 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
     )
 
 
-def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Callable[[str], None]) -> None:
-    """Everything before the checks run; a student's problem becomes context.load_error."""
+def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Callable[[str], None],
+             preload: Sequence[str] = ()) -> None:
+    """Everything before the checks run; a student's problem becomes context.load_error. The modules
+    ``preload`` names are imported while Compose reads the files."""
     probe = _engine_probe(context.mode)
     try:
         space = cleanup.enter_context(workspace(path))
@@ -161,7 +165,7 @@ def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Cal
         context.compose_file = files.main.display_name
         project = ComposeProject(detect_cli(), f"grader-{run_id}", space.project_dir, tuple(files.files),
                                  profiles=("*",))
-        context.model = normalised_model(project, files, space)
+        context.model = normalised_model(project, files, space, meanwhile=preloader(preload))
         limits = context.rubric.limits
         context.policy = policy.evaluate(context.model.config, files.documents, space.source_copy,
                                          refusals=files.refusals, allowed=context.rubric.allowed_policy_rules,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Callable
 
 from grader.docker.compose import ComposeProject
 from grader.submission.files import ProjectFiles, read_project
@@ -31,10 +32,12 @@ def load_files(workspace: Workspace) -> ProjectFiles:
     return read_project(workspace)
 
 
-def normalised_model(project: ComposeProject, files: ProjectFiles, workspace: Workspace) -> ComposeModel:
-    """Ask Compose what the grader's files mean; turn its complaints into a student-facing error."""
+def normalised_model(project: ComposeProject, files: ProjectFiles, workspace: Workspace,
+                     meanwhile: Callable[[], None] | None = None) -> ComposeModel:
+    """Ask Compose what the grader's files mean; turn its complaints into a student-facing error.
+    ``meanwhile`` runs while Compose reads them (runner.run)."""
     try:
-        config = project.config()
+        config = project.config(meanwhile=meanwhile)
     except CommandTimeout as exc:
         raise ComposeLoadError("`docker compose config` did not finish in time on this file.") from exc
     except CommandError as exc:
