@@ -154,9 +154,9 @@ def _timed(argv: list[str], cwd: Path | None = None) -> float:
     return time.monotonic() - started
 
 
-# What any static grading must pay on this machine, measured beside it: a Python process that only
-# imports the libraries the grader is built on, and Compose reading the sample's files (the plugin
-# binary, called as the grader calls it).
+# What any static grading must pay on this machine, measured beside it: Python starting, a Python
+# process that only imports the libraries the grader is built on, and Compose reading the sample's
+# files (the plugin binary, called as the grader calls it).
 LIBRARIES = "import click, rich.console, jinja2, ruamel.yaml"
 
 
@@ -168,6 +168,7 @@ def static_runs(sample: Path, out: Path) -> dict[str, Callable[[], float]]:
     return {
         "grader check --static --json - --no-html": lambda: _timed([*grader, "--json", "-", "--no-html"]),
         "grader check --static (terminal + HTML report)": lambda: _timed([*grader, "--out", str(out)]),
+        "python -c pass": lambda: _timed([sys.executable, "-c", "pass"]),
         f"python -c '{LIBRARIES}'": lambda: _timed([sys.executable, "-c", LIBRARIES]),
         "docker compose --profile '*' config --format json": lambda: _timed(
             [*detect_cli().base, "--profile", "*", "config", "--format", "json"], cwd=sample),
