@@ -22,16 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from revision import export_revision
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_submissions"
-
-
-def export_revision(revision: str, into: Path) -> Path:
-    """The tree of ``revision`` written into ``into`` (git archive: the repository is not touched)."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", revision],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
 
 
 def batch_once(code: Path, jobs: list[str]) -> tuple[float, dict[str, dict[str, str]]]:

@@ -14,6 +14,7 @@ any grader look as fast as Docker.
 
     python bench/bench_floor.py [--samples perfect redis_only wrong_port] [--rounds 5]
     python bench/bench_floor.py --static --rounds 21      # static `grader check`, beside what it cannot avoid
+    python bench/bench_floor.py --static --against REV    # ... and the static `grader check` of revision REV
     python bench/bench_floor.py --floor-plugin            # the floor calls the Compose plugin as the grader does
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pty
 import shutil
 import statistics
 import subprocess
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import redis
 import requests
+from revision import export_revision
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_submissions"
@@ -148,10 +151,29 @@ def bench_sample(name: str, rounds: int) -> tuple[float, float, dict]:
     return statistics.median(graders), statistics.median(floors), statuses
 
 
-def _timed(argv: list[str], cwd: Path | None = None) -> float:
+def _timed(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+           terminal: bool = False) -> float:
+    """Seconds ``argv`` takes, its output read from a pipe or, with ``terminal``, from a pseudo-terminal
+    (as a student sees it: rich colours and lays out for a terminal)."""
     started = time.monotonic()
-    subprocess.run(argv, capture_output=True, timeout=900, env=GRADER_ENV, check=True, cwd=cwd)
+    if terminal:
+        _on_terminal(argv, cwd, env or GRADER_ENV)
+    else:
+        subprocess.run(argv, capture_output=True, timeout=900, env=env or GRADER_ENV, check=True, cwd=cwd)
     return time.monotonic() - started
+
+
+def _on_terminal(argv: list[str], cwd: Path | None, env: dict[str, str]) -> None:
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, cwd=cwd, env=env):
+        os.close(terminal)
+        try:
+            while os.read(controller, 65536):  # drained, so the command never waits on a full terminal
+                pass
+        except OSError:  # EIO: the command closed the terminal
+            pass
+        finally:
+            os.close(controller)
 
 
 # What any static grading must pay on this machine, measured beside it: Python starting, a Python
@@ -160,14 +182,22 @@ def _timed(argv: list[str], cwd: Path | None = None) -> float:
 LIBRARIES = "import click, rich.console, jinja2, ruamel.yaml"
 
 
-def static_runs(sample: Path, out: Path) -> dict[str, Callable[[], float]]:
-    """The commands timed, by label; the HTML reports go to ``out``."""
+def grader_static_runs(label: str, sample: Path, out: Path, code: Path) -> dict[str, Callable[[], float]]:
+    """`grader check --static` of the code in ``code`` (this checkout or an exported revision), as a
+    script reads it and as a student on a terminal sees it."""
+    grader = [sys.executable, "-m", "grader.cli", "check", str(sample), "--static"]
+    env = {**GRADER_ENV, "PYTHONPATH": str(code)}  # run from ``code``: python -m puts the cwd first
+    return {
+        f"{label}: --json - --no-html": lambda: _timed([*grader, "--json", "-", "--no-html"], code, env),
+        f"{label}: HTML report, output to a pipe": lambda: _timed([*grader, "--out", str(out)], code, env),
+        f"{label}: HTML report, on a terminal": lambda: _timed([*grader, "--out", str(out)], code, env, True),
+    }
+
+
+def floor_static_runs(sample: Path) -> dict[str, Callable[[], float]]:
     from grader.docker.compose import detect_cli
 
-    grader = [sys.executable, "-m", "grader.cli", "check", str(sample), "--static"]
     return {
-        "grader check --static --json - --no-html": lambda: _timed([*grader, "--json", "-", "--no-html"]),
-        "grader check --static (terminal + HTML report)": lambda: _timed([*grader, "--out", str(out)]),
         "python -c pass": lambda: _timed([sys.executable, "-c", "pass"]),
         f"python -c '{LIBRARIES}'": lambda: _timed([sys.executable, "-c", LIBRARIES]),
         "docker compose --profile '*' config --format json": lambda: _timed(
@@ -175,10 +205,14 @@ def static_runs(sample: Path, out: Path) -> dict[str, Callable[[], float]]:
     }
 
 
-def static_report(sample: Path, rounds: int) -> None:
+def static_report(sample: Path, rounds: int, against: str | None) -> None:
     """Each round runs every command once, in a rotating order; medians and minimums per command."""
-    with tempfile.TemporaryDirectory(prefix="bench-static-") as out:
-        runs = static_runs(sample, Path(out))
+    with tempfile.TemporaryDirectory(prefix="bench-static-") as tmp:
+        runs = grader_static_runs("grader check --static", sample, Path(tmp), REPO)
+        if against:
+            old_code = export_revision(against, Path(tmp, "revision"))
+            runs.update(grader_static_runs(f"{against} --static", sample, Path(tmp), old_code))
+        runs.update(floor_static_runs(sample))
         for once in runs.values():
             once()  # warm: compiled modules and templates cached
         times: dict[str, list[float]] = {label: [] for label in runs}
@@ -196,6 +230,7 @@ def main() -> None:
     parser.add_argument("--samples", nargs="+", default=["perfect", "redis_only", "wrong_port"])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--static", action="store_true", help="time static `grader check` only")
+    parser.add_argument("--against", metavar="REV", help="with --static: also time the grader of git revision REV")
     parser.add_argument("--floor-plugin", action="store_true",
                         help="the floor calls the Compose plugin binary directly, as the grader does")
     args = parser.parse_args()
@@ -204,7 +239,7 @@ def main() -> None:
 
         COMPOSE[:] = list(detect_cli().base)
     if args.static:
-        static_report(SAMPLES / args.samples[0], args.rounds)
+        static_report(SAMPLES / args.samples[0], args.rounds, args.against)
         return
     print(f"{'sample':<14} {'grader check':>13} {'fast floor':>11} {'ratio':>7}   (medians of {args.rounds} pairs)")
     for name in args.samples:
