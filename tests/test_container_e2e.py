@@ -25,9 +25,10 @@ def compose(*args: str, env: dict[str, str], timeout: float = 1800) -> subproces
 
 
 def test_grader_image_grades_the_samples_like_the_host(docker_engine, tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
+    reports, scratch = tmp_path / "reports", tmp_path / "scratch"  # not /tmp/compose-grader: nothing left behind
     reports.mkdir()
-    env = {"SUBMISSIONS": str(SAMPLES), "REPORTS": str(reports), "GRADER_IMAGE": IMAGE}
+    scratch.mkdir()
+    env = {"SUBMISSIONS": str(SAMPLES), "REPORTS": str(reports), "GRADER_IMAGE": IMAGE, "GRADER_SCRATCH": str(scratch)}
     try:
         built = compose("build", env=env)
         assert built.returncode == 0, built.stderr[-3000:]
@@ -41,3 +42,4 @@ def test_grader_image_grades_the_samples_like_the_host(docker_engine, tmp_path: 
         got = {check["id"]: check["status"] for check in entries[submission_id(name)]["checks"]}
         assert got == expected["checks"], (name, got)
     assert (reports / "index.html").is_file() and (reports / "grades.csv").is_file()
+    assert sorted(path.name for path in scratch.iterdir()) == [], "the grader in its container left its copies"
