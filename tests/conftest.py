@@ -6,6 +6,7 @@ import signal
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,9 +64,11 @@ def snapshot() -> dict[str, set[str]]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[BASELINE] = snapshot() if engine_available() else None
+    session.config.stash[TEMP_BASELINE] = set(os.listdir(tempfile.gettempdir()))
 
 
 BASELINE = pytest.StashKey[dict]()
+TEMP_BASELINE = pytest.StashKey[set]()  # the names in the temp folder when the suite started
 
 
 # Shared servers and browsers ----------------------------------------------------------------------

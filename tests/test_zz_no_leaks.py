@@ -5,12 +5,18 @@ anonymous volumes Docker makes for it carry no label.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
-from tests.conftest import BASELINE, GRADER_LABEL, docker_lines, snapshot
+from grader.submission.workspace import WORKSPACE_PREFIX
+from tests.conftest import BASELINE, GRADER_LABEL, TEMP_BASELINE, docker_lines, snapshot
+
+# What the grader, its container and the benchmarks name in the temp folder.
+GRADER_TEMP_NAMES = (WORKSPACE_PREFIX, "grader-empty-", "compose-grader", "bench-")
 
 
 def test_nothing_with_the_grader_label_remains(docker_engine, request: pytest.FixtureRequest) -> None:
@@ -29,6 +35,14 @@ def test_no_resource_was_added_by_the_suite(docker_engine, request: pytest.Fixtu
         assert not added, f"the suite left {len(added)} {kind}: {sorted(added)[:5]}"
     added_images = now["images"] - baseline["images"] - build_cache_layers()
     assert not added_images, f"the suite left images: {sorted(added_images)[:5]}"
+
+
+def test_no_temp_folder_of_the_grader_was_added_by_the_suite(request: pytest.FixtureRequest) -> None:
+    """Workspaces, archive and LMS copies, the container's shared work folder: all gone (pytest's own
+    tmp_path folders are pytest's to keep)."""
+    added = set(os.listdir(tempfile.gettempdir())) - request.config.stash.get(TEMP_BASELINE, set())
+    left = sorted(name for name in added if name.startswith(GRADER_TEMP_NAMES))
+    assert not left, f"the suite left in {tempfile.gettempdir()}: {left[:5]}"
 
 
 def build_cache_layers() -> set[str]:
