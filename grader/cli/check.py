@@ -63,13 +63,14 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
     mode = "static" if static else "live" if live else "auto"
     console.print(f"[bold]Grading {path.resolve().name}[/bold] [dim](compose-grader {__version__})[/dim]")
     student = StudentRun(console, rubric_config, path, out, show_after_due)
-    after = (() if no_html else ("grader.report.html",)) + (
-        ("grader.report.formats",) if junit_path or gradescope_path or markdown_path else ())
-    result = _grade(student, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None, after)
+    formats = bool(junit_path or gradescope_path or markdown_path)
+    output_modules = (() if no_html else ("grader.report.html",)) + (("grader.report.formats",) if formats else ())
+    result = _grade(student, path, mode, rubric_config, LiveTargets(redis_url, web_url) if live else None,
+                    output_modules)
     changes = student.remember(result)
     report_path = None if no_html else _write_html(result, out, show_after_due, changes)
     _write_json(result, json_path)
-    if junit_path or gradescope_path or markdown_path:
+    if formats:
         from grader.report.formats import write_formats
 
         write_formats([result.to_dict()], junit=junit_path, gradescope=gradescope_path, markdown=markdown_path,
@@ -80,9 +81,9 @@ def check(path: Path, static: bool, live: bool, redis_url: str, web_url: str, ru
 
 
 def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: LiveTargets | None,
-           then: tuple[str, ...]) -> GradeResult:
+           output_modules: tuple[str, ...]) -> GradeResult:
     """The grading, each check the student is shown printed as it ends; a stop, or a machine that cannot
-    grade, exits here. ``then``: the modules of the outputs asked for, loaded while Compose reads."""
+    grade, exits here. ``output_modules``: those of the outputs asked for, loaded while Compose reads."""
     console = student.console
     from grader.grading.engine import grade
     from grader.grading.interrupts import Interrupted
@@ -90,7 +91,7 @@ def _grade(student: StudentRun, path: Path, mode: str, rubric: Rubric, live: Liv
     try:
         with _phase_line(console, spin=mode != "static") as show_phase:
             return grade(path, mode=mode, rubric=rubric, live=live,
-                         on_result=student.print_check, on_phase=show_phase, preload=then)
+                         on_result=student.print_check, on_phase=show_phase, preload=output_modules)
     except (Interrupted, KeyboardInterrupt):
         console.print("[yellow]Stopped; everything the run created was removed.[/yellow]")
         sys.exit(stopped_exit_code())

@@ -145,7 +145,7 @@ def _result(path: Path, context: GradingContext, checks: list[CheckResult], star
 
 
 def _prepare(context: GradingContext, path: Path, cleanup: ExitStack, phase: Callable[[str], None],
-             preload: Sequence[str] = ()) -> None:
+             preload: Sequence[str]) -> None:
     """Everything before the checks run; a student's problem becomes context.load_error. The modules
     ``preload`` names are imported while Compose reads the files."""
     probe = _engine_probe(context.mode)
