@@ -21,6 +21,22 @@ def _evidence(stack: Stack, name: str) -> str:
     return f"Logs of `{name}` (last lines):\n{logs or '(no output)'}"
 
 
+def _problems(stack: Stack) -> dict[str, str]:
+    """Each broken service's problem, as it is now where it is broken now, else as it was before
+    persistence's down. One caught running between two crashes, not yet seen ending, is watched
+    until it exits, to tell how; if it is still not seen, what was seen before the down says more."""
+    lives = stack.lifetimes
+    broken = dict(lives.problems_before_down)
+    for name, state in stack.services.items():
+        if not state.problem or (name not in broken and lives.settled_before_down(name)):
+            continue
+        if state.running and state.restarts and state.last_exit_code is None:
+            state = stack.wait_running(name, CAUGHT_EXITING_S, until_down=True)
+        if state.problem and not (name in broken and state.running and state.last_exit_code is None):
+            broken[name] = state.problem
+    return broken
+
+
 @check("stack-up", points=2, title="Every service builds, starts and keeps running")
 def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, outcome: Outcome) -> None:
     if stack is None:
@@ -29,15 +45,9 @@ def test_stack_up(grading: GradingContext, compose: ComposeModel, stack: Stack, 
     # "Keeps running": it runs after the other runtime checks (persistence's down and up included).
     # A service that answered a probe since it last started is up; any other must have run
     # settle_s, which those checks usually gave it already: only what they did not is waited for.
-    lives = stack.lifetimes
-    time.sleep(lives.settle_remaining())
+    time.sleep(stack.lifetimes.settle_remaining())
     stack.refresh()
-    broken = dict(lives.problems_before_down)
-    broken.update({name: state.problem for name, state in stack.services.items()
-                   if state.problem and name not in broken and not lives.settled_before_down(name)})
-    for name, state in stack.services.items():
-        if name in broken and state.running and state.restarts:  # caught between two crashes: see how it exits
-            broken[name] = stack.wait_running(name, CAUGHT_EXITING_S, until_down=True).problem or broken[name]
+    broken = _problems(stack)
     if broken:
         first = next(iter(broken))
         summary = "; ".join(f"`{name}`: {problem}" for name, problem in broken.items())

@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+ENDED = ("restarting", "exited", "dead")  # Docker's statuses of a container whose process ended
+
+
 @dataclass
 class ServiceState:
     name: str
@@ -18,6 +21,7 @@ class ServiceState:
     running: bool = False
     restarts: int = 0
     exit_code: int | None = None
+    last_exit_code: int | None = None  # how this container last ended, kept while Docker runs it again
     oom_killed: bool = False
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)  # network -> container IP
@@ -35,22 +39,28 @@ class ServiceState:
             return "it could not be started"
         if self.oom_killed:
             return "it ran out of memory and was killed"
-        code = f" with code {self.exit_code}" if self.exit_code is not None else ""
-        if self.status == "restarting":
+        if self.status == "restarting" or (self.running and self.restarts):
+            code = _with_code(self.last_exit_code)  # caught running between two crashes: as it last ended
             return f"it keeps restarting: it exits{code} and Docker starts it again ({self.restarts} restarts so far)"
         if not self.running:
-            return f"it is not running ({self.status}{code})"
-        if self.restarts:
-            return f"it keeps restarting ({self.restarts} restarts)"
+            return f"it is not running ({self.status}{_with_code(self.exit_code)})"
         return None
+
+
+def _with_code(exit_code: int | None) -> str:
+    return f" with code {exit_code}" if exit_code is not None else ""
 
 
 def _apply_inspect(state: ServiceState, info: dict[str, Any]) -> None:
     status = info.get("State", {})
+    if info.get("Id") != state.container_id:
+        state.last_exit_code = None
     state.container_id = info.get("Id")
     state.status = status.get("Status", "unknown")
     state.running = bool(status.get("Running")) and not status.get("Restarting")
     state.exit_code = status.get("ExitCode")
+    if state.status in ENDED:
+        state.last_exit_code = state.exit_code  # Docker sets ExitCode to 0 when it starts the container again
     state.oom_killed = bool(status.get("OOMKilled"))
     state.restarts = int(info.get("RestartCount") or 0)
     state.volumes = [m["Name"] for m in info.get("Mounts", []) if m.get("Type") == "volume" and m.get("Name")]
