@@ -30,9 +30,9 @@ def _problems(stack: Stack) -> dict[str, str]:
     for name, state in stack.services.items():
         if not state.problem or (name not in broken and lives.settled_before_down(name)):
             continue
-        if state.running and state.restarts and state.last_exit_code is None:
+        if state.ending_unseen:
             state = stack.wait_running(name, CAUGHT_EXITING_S, until_down=True)
-        if state.problem and not (name in broken and state.running and state.last_exit_code is None):
+        if state.problem and not (name in broken and state.ending_unseen):
             broken[name] = state.problem
     return broken
 

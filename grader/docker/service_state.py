@@ -29,6 +29,11 @@ class ServiceState:
     shares_network_of: str | None = None   # network_mode: service:<name>
 
     @property
+    def ending_unseen(self) -> bool:
+        """Caught running between two crashes, with no sight yet of how this container ends."""
+        return self.running and bool(self.restarts) and self.last_exit_code is None
+
+    @property
     def problem(self) -> str | None:
         """Why the service is not healthy, in words for a student; None when it is."""
         if self.build_error:
